@@ -1,0 +1,374 @@
+r"""Layers and losses as forward/backward pairs (cs231n style).
+
+``out, cache = name_forward(...)`` and ``grads = name_backward(dout, cache)``,
+the gradients of the differentiable inputs in input order (a bare array when
+there is only one).  Each docstring gives the forward formula and every
+partial derivative; ``dout`` is :math:`\partial L / \partial\,\text{out}` for
+whatever scalar :math:`L` sits downstream.
+"""
+from __future__ import annotations
+
+import math
+
+from .backend import get_array_module
+from .gradcheck import Case, register
+from .validation import check_array, check_labels
+
+__all__ = [
+    "linear_forward", "linear_backward",
+    "relu_forward", "relu_backward",
+    "tanh_forward", "tanh_backward",
+    "softplus_forward", "softplus_backward",
+    "sigmoid",
+    "dropout_forward", "dropout_backward",
+    "log_softmax", "softmax",
+    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
+    "mse_forward", "mse_backward",
+    "gaussian_nll_forward", "gaussian_nll_backward",
+]
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+# --------------------------------------------------------------------- linear
+def linear_forward(x, W, b):
+    r"""Affine map.
+
+    Forward
+    -------
+    .. math:: \text{out} = x W + b
+
+    Backward
+    --------
+    .. math::
+        \frac{\partial L}{\partial x} = \text{dout}\, W^\top,\quad
+        \frac{\partial L}{\partial W} = x^\top \text{dout},\quad
+        \frac{\partial L}{\partial b} = \textstyle\sum_i \text{dout}_{i,:}
+
+    Shapes
+    ------
+    x (N, D_in), W (D_in, D_out), b (D_out,) -> out (N, D_out)
+    """
+    check_array("x", x, ndim=2)
+    check_array("W", W, ndim=2)
+    check_array("b", b, ndim=1)
+    if x.shape[1] != W.shape[0]:
+        raise ValueError(f"W: expected shape ({x.shape[1]}, D_out) to match x of shape {tuple(x.shape)}, got {tuple(W.shape)}")
+    if b.shape[0] != W.shape[1]:
+        raise ValueError(f"b: expected shape ({W.shape[1]},) to match W, got {tuple(b.shape)}")
+    return x @ W + b, (x, W)
+
+
+def linear_backward(dout, cache):
+    """Gradients ``(dx, dW, db)`` of :func:`linear_forward`."""
+    x, W = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+# ----------------------------------------------------------------------- relu
+def relu_forward(x):
+    r"""Rectified linear unit.
+
+    Forward
+    -------
+    .. math:: \text{out} = \max(0, x)
+
+    Backward
+    --------
+    .. math:: \frac{\partial L}{\partial x} = \text{dout} \odot \mathbb{1}[x > 0]
+
+    (the subgradient 0 is taken at exactly 0).
+    """
+    check_array("x", x)
+    xp = get_array_module(x)
+    return xp.maximum(x, 0.0), x
+
+
+def relu_backward(dout, cache):
+    """Gradient ``dx`` of :func:`relu_forward`."""
+    x = cache
+    return dout * (x > 0)
+
+
+# ----------------------------------------------------------------------- tanh
+def tanh_forward(x):
+    r"""Hyperbolic tangent.
+
+    Forward
+    -------
+    .. math:: \text{out} = \tanh x
+
+    Backward
+    --------
+    .. math:: \frac{\partial L}{\partial x} = \text{dout} \odot (1 - \text{out}^2)
+    """
+    check_array("x", x)
+    xp = get_array_module(x)
+    out = xp.tanh(x)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    """Gradient ``dx`` of :func:`tanh_forward`."""
+    out = cache
+    return dout * (1.0 - out * out)
+
+
+# ------------------------------------------------------------------- softplus
+def sigmoid(x):
+    r"""Logistic function :math:`1/(1+e^{-x})`, computed without overflow.
+
+    For :math:`x < 0` the form :math:`e^{x}/(1+e^{x})` is used, so ``exp``
+    only ever sees non-positive arguments.
+    """
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softplus_forward(x):
+    r"""Softplus, a smooth ReLU.
+
+    Forward
+    -------
+    .. math:: \text{out} = \log(1 + e^{x}) = \max(x, 0) + \log(1 + e^{-|x|})
+
+    Backward
+    --------
+    .. math:: \frac{\partial L}{\partial x} = \text{dout} \odot \sigma(x),\qquad \sigma(x) = \frac{1}{1 + e^{-x}}
+
+    Numerics
+    --------
+    The second form of the forward never exponentiates a positive number.
+    """
+    check_array("x", x)
+    xp = get_array_module(x)
+    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x))), x
+
+
+def softplus_backward(dout, cache):
+    """Gradient ``dx`` of :func:`softplus_forward`."""
+    return dout * sigmoid(cache)
+
+
+# -------------------------------------------------------------------- dropout
+def dropout_forward(x, mask, keep_prob):
+    r"""Inverted dropout with an explicit keep-mask (SPEC §1).
+
+    Forward
+    -------
+    .. math:: \text{out} = x \odot m / p,\qquad m_{ij} \in \{0, 1\},\ p = \text{keep\_prob}
+
+    Dividing by :math:`p` at training time keeps :math:`\mathbb{E}[\text{out}] = x`,
+    so prediction without dropout needs no rescaling.  The mask is an argument
+    (drawn by the caller from a seeded generator), so the forward is a
+    deterministic function and can be gradient-checked; MC dropout (SPEC §9)
+    passes fresh masks.
+
+    Backward
+    --------
+    .. math:: \frac{\partial L}{\partial x} = \text{dout} \odot m / p
+    """
+    check_array("x", x)
+    check_array("mask", mask, shape=tuple(x.shape))
+    if not (isinstance(keep_prob, (int, float)) and 0.0 < keep_prob <= 1.0):
+        raise ValueError(f"keep_prob: expected a number in (0, 1], got {keep_prob!r}")
+    scale = mask / keep_prob
+    return x * scale, scale
+
+
+def dropout_backward(dout, cache):
+    """Gradient ``dx`` of :func:`dropout_forward`."""
+    return dout * cache
+
+
+# ------------------------------------------------------- softmax cross-entropy
+def log_softmax(z, axis=-1):
+    r""":math:`z - \operatorname{logsumexp}(z)` with the max subtracted first (no overflow)."""
+    xp = get_array_module(z)
+    zs = z - xp.max(z, axis=axis, keepdims=True)
+    return zs - xp.log(xp.sum(xp.exp(zs), axis=axis, keepdims=True))
+
+
+def softmax(z, axis=-1):
+    """Softmax along ``axis``, via :func:`log_softmax`."""
+    xp = get_array_module(z)
+    return xp.exp(log_softmax(z, axis=axis))
+
+
+def _one_hot(y, k, xp):
+    return (xp.arange(k)[None, :] == y[:, None]).astype(float)
+
+
+def softmax_cross_entropy_forward(logits, y):
+    r"""Mean softmax cross-entropy with integer labels.
+
+    Forward
+    -------
+    .. math::
+        L = -\frac{1}{N}\sum_i \log p_{i,y_i},\qquad
+        \log p_{i,k} = z_{ik} - \log\textstyle\sum_{k'} e^{z_{ik'}}
+
+    Backward
+    --------
+    .. math:: \frac{\partial L}{\partial z_{ik}} = \frac{\text{dout}}{N}\,(p_{ik} - \mathbb{1}[k = y_i])
+
+    Numerics
+    --------
+    log-sum-exp with the row maximum subtracted, so logits of any size give
+    finite values.
+
+    Shapes
+    ------
+    logits (N, K), y (N,) integers in [0, K) -> scalar
+    """
+    check_array("logits", logits, ndim=2)
+    check_labels("y", y, n_samples=logits.shape[0], n_classes=logits.shape[1])
+    xp = get_array_module(logits)
+    logp = log_softmax(logits, axis=1)
+    onehot = _one_hot(y, logits.shape[1], xp)
+    loss = -xp.sum(logp * onehot) / logits.shape[0]
+    return loss, (logp, onehot)
+
+
+def softmax_cross_entropy_backward(dout, cache):
+    """Gradient ``dlogits`` of :func:`softmax_cross_entropy_forward`."""
+    logp, onehot = cache
+    xp = get_array_module(logp)
+    return dout * (xp.exp(logp) - onehot) / logp.shape[0]
+
+
+# ----------------------------------------------------------------------- MSE
+def mse_forward(pred, target):
+    r"""Mean squared error over all entries.
+
+    Forward
+    -------
+    .. math:: L = \frac{1}{n}\sum_j (\hat y_j - y_j)^2,\qquad n = \text{number of entries}
+
+    Backward
+    --------
+    .. math::
+        \frac{\partial L}{\partial \hat y_j} = \frac{2\,\text{dout}}{n}(\hat y_j - y_j),\qquad
+        \frac{\partial L}{\partial y_j} = -\frac{\partial L}{\partial \hat y_j}
+    """
+    check_array("pred", pred)
+    check_array("target", target, shape=tuple(pred.shape))
+    xp = get_array_module(pred, target)
+    r = pred - target
+    return xp.sum(r * r) / r.size, r
+
+
+def mse_backward(dout, cache):
+    """Gradients ``(dpred, dtarget)`` of :func:`mse_forward`."""
+    r = cache
+    d = 2.0 * dout * r / r.size
+    return d, -d
+
+
+# -------------------------------------------------------------- Gaussian NLL
+def gaussian_nll_forward(mu, s, y):
+    r"""Heteroscedastic Gaussian negative log-likelihood with log-variance ``s`` (SPEC §9).
+
+    Forward
+    -------
+    .. math::
+        L = \frac{1}{N}\sum_i \sum_d \tfrac12\left[s_{id} + (y_{id} - \mu_{id})^2 e^{-s_{id}} + \log 2\pi\right]
+
+    Backward
+    --------
+    .. math::
+        \frac{\partial L}{\partial \mu_{id}} = -\frac{\text{dout}}{N}(y_{id} - \mu_{id})\,e^{-s_{id}},\qquad
+        \frac{\partial L}{\partial s_{id}} = \frac{\text{dout}}{2N}\left(1 - (y_{id} - \mu_{id})^2 e^{-s_{id}}\right)
+
+    The second line is where the variance head learns: it pushes
+    :math:`e^{s}` towards the squared residual.
+
+    Numerics
+    --------
+    ``s`` is a log-variance (never a variance or a std), so no ``log`` of a
+    possibly-zero number is taken; feed it through the bounded head of
+    SPEC §2 to keep :math:`e^{-s}` finite.
+
+    Shapes
+    ------
+    mu, s, y: (N,) or (N, D) -> scalar
+    """
+    check_array("mu", mu, ndim=(1, 2))
+    check_array("s", s, shape=tuple(mu.shape))
+    check_array("y", y, shape=tuple(mu.shape))
+    xp = get_array_module(mu, s, y)
+    r = y - mu
+    inv_var = xp.exp(-s)
+    n = mu.shape[0]
+    loss = 0.5 * xp.sum(s + r * r * inv_var + LOG_2PI) / n
+    return loss, (r, inv_var, n)
+
+
+def gaussian_nll_backward(dout, cache):
+    """Gradients ``(dmu, ds)`` of :func:`gaussian_nll_forward`."""
+    r, inv_var, n = cache
+    return -dout * r * inv_var / n, 0.5 * dout * (1.0 - r * r * inv_var) / n
+
+
+# ------------------------------------------------------------ gradient checks
+_SHAPES = [(1, 3), (2, 4), (5, 7)]  # batch size 1 included on purpose
+
+
+@register("linear")
+def _linear_cases(rng):
+    return [Case(linear_forward, linear_backward,
+                 [rng.standard_normal((n, d)), rng.standard_normal((d, 3)), rng.standard_normal(3)], label=f"N={n},D={d}")
+            for n, d in _SHAPES]
+
+
+def _away_from_zero(rng, shape):
+    # keep finite differences off ReLU's kink
+    x = rng.standard_normal(shape)
+    return x + 0.1 * (2 * (x > 0) - 1)
+
+
+@register("relu")
+def _relu_cases(rng):
+    return [Case(relu_forward, relu_backward, [_away_from_zero(rng, s)], label=f"{s}") for s in _SHAPES]
+
+
+@register("tanh")
+def _tanh_cases(rng):
+    return [Case(tanh_forward, tanh_backward, [rng.standard_normal(s)], label=f"{s}") for s in _SHAPES]
+
+
+@register("softplus")
+def _softplus_cases(rng):
+    return [Case(softplus_forward, softplus_backward, [3 * rng.standard_normal(s)], label=f"{s}") for s in _SHAPES]
+
+
+@register("dropout")
+def _dropout_cases(rng):
+    cases = []
+    for s in _SHAPES:
+        mask = (rng.random(s) < 0.7).astype(float)
+        cases.append(Case(dropout_forward, dropout_backward, [rng.standard_normal(s), mask, 0.7], diff=[0], label=f"{s}"))
+    return cases
+
+
+@register("softmax_cross_entropy")
+def _ce_cases(rng):
+    cases = []
+    for n, k in [(1, 3), (2, 2), (6, 5)]:
+        cases.append(Case(softmax_cross_entropy_forward, softmax_cross_entropy_backward,
+                          [2 * rng.standard_normal((n, k)), rng.integers(0, k, n)], diff=[0], label=f"N={n},K={k}"))
+    return cases
+
+
+@register("mse")
+def _mse_cases(rng):
+    return [Case(mse_forward, mse_backward, [rng.standard_normal(s), rng.standard_normal(s)], label=f"{s}")
+            for s in [(1,), (2, 3), (6, 2)]]
+
+
+@register("gaussian_nll")
+def _nll_cases(rng):
+    return [Case(gaussian_nll_forward, gaussian_nll_backward,
+                 [rng.standard_normal(s), rng.standard_normal(s), rng.standard_normal(s)], diff=[0, 1], label=f"{s}")
+            for s in [(1,), (2, 3), (6, 2)]]
