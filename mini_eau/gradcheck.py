@@ -314,10 +314,23 @@ def register(name):
     return deco
 
 
-def registered():
-    """Name -> case factory for every registered component (imports the whole package)."""
-    import mini_eau  # noqa: F401  (importing registers every component)
+_NOT_COMPONENTS = {"__main__", "cli"}
 
+
+def registered():
+    """Name -> case factory for every registered component.
+
+    Imports every module of the package first, so a component registers
+    itself just by living in ``mini_eau/`` with an ``@register`` block.
+    """
+    import importlib
+    import pkgutil
+
+    import mini_eau
+
+    for mod in pkgutil.iter_modules(mini_eau.__path__):
+        if mod.name not in _NOT_COMPONENTS:
+            importlib.import_module(f"mini_eau.{mod.name}")
     return dict(_REGISTRY)
 
 
