@@ -192,7 +192,7 @@ def _contract(out, dout):
 
 def check_backward(forward, backward, args, diff=None, kwargs=None, name=None, case="", rng=None,
                    h=1e-5, fd_tol=FD_TOL, autograd_tol=AUTOGRAD_TOL, use_fd=True, use_autograd=True,
-                   fd_entries=None):
+                   fd_entries=None, names=None):
     """Check a ``name_forward`` / ``name_backward`` pair on every differentiable input.
 
     Parameters
@@ -212,6 +212,9 @@ def check_backward(forward, backward, args, diff=None, kwargs=None, name=None, c
     fd_entries : int, optional
         Difference only this many randomly chosen entries per input (for
         large models); the rest of the array is compared against autograd.
+    names : list of str, optional
+        Names of the positional arguments for the report (default: the
+        forward's parameter names).
 
     Returns
     -------
@@ -220,10 +223,13 @@ def check_backward(forward, backward, args, diff=None, kwargs=None, name=None, c
     rng = np.random.default_rng(0) if rng is None else rng
     kwargs = dict(kwargs or {})
     args = list(args)
-    try:
-        params = list(inspect.signature(forward).parameters)
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = []
+    if names is not None:
+        params = list(names)
+    else:
+        try:
+            params = list(inspect.signature(forward).parameters)
+        except (TypeError, ValueError):  # pragma: no cover - builtins
+            params = []
     arg_name = lambda i: params[i] if i < len(params) else f"arg{i}"  # noqa: E731
     for i, a in enumerate(args):
         if hasattr(a, "dtype") and a.dtype.kind == "f":
@@ -297,6 +303,7 @@ class Case:
     label: str = ""
     fd_entries: int | None = None
     fd_tol: float = FD_TOL
+    names: list | None = None
 
 
 _REGISTRY: dict = {}
@@ -342,7 +349,8 @@ def run_component(name, seed=0):
     for case in factory(rng):
         report.extend(
             check_backward(case.forward, case.backward, case.args, diff=case.diff, kwargs=case.kwargs,
-                           name=name, case=case.label, rng=rng, fd_entries=case.fd_entries, fd_tol=case.fd_tol)
+                           name=name, case=case.label, rng=rng, fd_entries=case.fd_entries, fd_tol=case.fd_tol,
+                           names=case.names)
         )
     return report
 

@@ -1,0 +1,489 @@
+r"""The EAU model: encoders, Gaussian heads, SUFA, RMFI and the VIB head (SPEC §1–§8).
+
+One forward pass, for a batch of :math:`N` samples with :math:`M` modalities:
+
+1. **Encoders** (SPEC §1): :math:`h^m = g_m(x^m)`, an MLP per modality.
+2. **Gaussian heads** (SPEC §2): :math:`(\mu^m, s^m)` with :math:`s` bounded.
+3. **SUFA** (SPEC §3–§5): an anchor :math:`\tilde z^m = \mu^m + e^{s^m/2}\varepsilon_1`
+   and an augmented point :math:`z^m = \mu^m + e^{s^m/2}\varepsilon_2` per
+   sample; :math:`L_{\text{URA}}` contrasts them, :math:`L_{\text{UDR}}`
+   aligns the modalities' Gaussians and keeps them near the prior.
+4. **RMFI** (SPEC §6–§7): the means are fused with uncertainty weights,
+   :math:`\hat x = \sum_m \alpha^m \mu^m`, and compressed by the VIB, whose
+   decoder gives the class logits.
+5. Optionally (SPEC §8) an auxiliary classifier per modality on the sampled
+   :math:`z^m`, which gives each variance head a direct training signal.
+
+.. math::
+    L = L_{\text{VIB}} + \lambda_{\text{udr}} L_{\text{UDR}} + \lambda_{\text{ura}} L_{\text{URA}}
+        + \lambda_{\text{uni}} \sum_m \mathrm{CE}(y, \text{head}_m(z^m))
+
+The loss is a pure function of ``(params, batch, draws)`` — every random
+number (noise ``eps``, dropout masks) is in ``draws`` — so its hand-composed
+backward can be checked against autograd end to end (registered as
+``eau_model`` in ``python -m mini_eau gradcheck``).
+
+The backward is the forward read backwards: each block's ``*_backward`` is
+called in reverse order and gradients that reach the same array from two
+places (the means feed SUFA, L_UDR and the fusion) are added.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .backend import get_array_module
+from .contrastive import ura_loss_backward, ura_loss_forward
+from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
+from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_backward, sample_forward
+from .gradcheck import Case, register
+from .kl import kl_standard_normal_backward, kl_standard_normal_forward, udr_loss_backward, udr_loss_forward
+from .layers import (dropout_backward, dropout_forward, linear_backward, linear_forward, relu_backward, relu_forward,
+                     softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward, tanh_backward, tanh_forward)
+from .validation import check_array, check_choice, check_labels, check_positive, check_same_batch
+
+__all__ = [
+    "EAUConfig",
+    "EAU",
+    "encoder_forward",
+    "encoder_backward",
+    "init_encoder",
+    "check_inputs",
+]
+
+_ACTIVATIONS = {"relu": (relu_forward, relu_backward), "tanh": (tanh_forward, tanh_backward)}
+
+
+# ------------------------------------------------------------------ encoders
+def init_encoder(rng, d_in, hidden, prefix, dtype=np.float64):
+    """He-initialised weights for an MLP encoder; names ``{prefix}.W{l}``, ``{prefix}.b{l}``."""
+    params, d = {}, d_in
+    for l, h in enumerate(hidden):
+        params[f"{prefix}.W{l}"] = (rng.standard_normal((d, h)) * np.sqrt(2.0 / d)).astype(dtype)
+        params[f"{prefix}.b{l}"] = np.zeros(h, dtype=dtype)
+        d = h
+    return params
+
+
+def encoder_forward(x, weights, biases, masks=None, keep_prob=1.0, activation="relu"):
+    r"""MLP encoder :math:`h = g(x)` (SPEC §1).
+
+    Forward
+    -------
+    For each layer :math:`l`:
+
+    .. math:: a_l = h_{l-1} W_l + b_l,\qquad h_l = \operatorname{drop}(\phi(a_l); m_l),\qquad h_0 = x
+
+    with :math:`\phi` ReLU or tanh and inverted dropout with keep-mask
+    :math:`m_l` (none when ``masks`` is None).
+
+    Backward
+    --------
+    Chain rule through the layers in reverse: dropout multiplies by
+    :math:`m_l/p`, the activation by :math:`\phi'(a_l)`, and the linear map
+    gives :math:`(\partial h_{l-1}, \partial W_l, \partial b_l)` as in
+    :func:`mini_eau.layers.linear_backward`.  Returns
+    ``(dx, [dW_0, ...], [db_0, ...])``.
+    """
+    check_choice("activation", activation, tuple(_ACTIVATIONS))
+    act_f = _ACTIVATIONS[activation][0]
+    caches, h = [], x
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        a, c_lin = linear_forward(h, W, b)
+        h, c_act = act_f(a)
+        c_drop = None
+        if masks is not None and masks[l] is not None:
+            h, c_drop = dropout_forward(h, masks[l], keep_prob)
+        caches.append((c_lin, c_act, c_drop))
+    return h, (caches, activation)
+
+
+def encoder_backward(dh, cache):
+    """Gradients ``(dx, dWs, dbs)`` of :func:`encoder_forward`."""
+    caches, activation = cache
+    act_b = _ACTIVATIONS[activation][1]
+    dWs, dbs = [], []
+    for c_lin, c_act, c_drop in reversed(caches):
+        if c_drop is not None:
+            dh = dropout_backward(dh, c_drop)
+        dh, dW, db = linear_backward(act_b(dh, c_act), c_lin)
+        dWs.append(dW)
+        dbs.append(db)
+    return dh, dWs[::-1], dbs[::-1]
+
+
+def check_inputs(xs, y=None, input_dims=None, n_classes=None):
+    """Validate a multimodal batch: a list of (N, D_m) float arrays (+ labels)."""
+    if not isinstance(xs, (list, tuple)) or len(xs) < 2:
+        raise ValueError("xs: expected a list of M >= 2 arrays, one (N, D_m) array per modality")
+    if input_dims is not None and len(xs) != len(input_dims):
+        raise ValueError(f"xs: expected {len(input_dims)} modalities, got {len(xs)}")
+    for m, x in enumerate(xs):
+        d = None if input_dims is None else input_dims[m]
+        check_array(f"xs[{m}]", x, shape=(None, d), dtype_kind="f")
+    check_same_batch(**{f"xs[{m}]": x for m, x in enumerate(xs)})
+    if y is not None:
+        check_labels("y", y, n_samples=xs[0].shape[0], n_classes=n_classes)
+
+
+# --------------------------------------------------------------------- model
+@dataclass
+class EAUConfig:
+    """Every modelling choice of EAU in one place (defaults: see README, "Choosing the defaults").
+
+    Attributes
+    ----------
+    hidden : tuple of int
+        Encoder hidden sizes (per modality).
+    d_embed : int
+        Size D of each modality's Gaussian embedding.
+    d_bottleneck : int
+        Size of the VIB code :math:`z_f`.
+    activation : "relu" or "tanh"
+    keep_prob : float
+        Encoder dropout keep probability (1 = no dropout).
+    fusion : str
+        Fusion weighting variant (SPEC §6).
+    temperature : float
+        Fusion softmax temperature T.
+    tau : float
+        L_URA temperature.
+    ura_variant : str
+        "paper", "infonce" or "official" (SPEC §5).
+    lambda_udr, lambda_align, lambda_prior : float
+        Weight of L_UDR and of its two parts (SPEC §4).
+    lambda_ura : float
+        Weight of L_URA.
+    lambda_uni : float
+        Weight of the auxiliary per-modality classifiers (0 = not built).
+    beta : float
+        VIB weight (SPEC §7).
+    vib : bool
+        False replaces the VIB by a deterministic linear classifier (ablation).
+    """
+
+    hidden: tuple = (64,)
+    d_embed: int = 8
+    d_bottleneck: int = 8
+    activation: str = "relu"
+    keep_prob: float = 1.0
+    fusion: str = "paper"
+    temperature: float = 1.0
+    tau: float = 0.5
+    ura_variant: str = "paper"
+    lambda_udr: float = 1.0
+    lambda_align: float = 1.0
+    lambda_prior: float = 1.0
+    lambda_ura: float = 1.0
+    lambda_uni: float = 0.0
+    beta: float = 1e-3
+    vib: bool = True
+
+    def __post_init__(self):
+        self.hidden = tuple(int(h) for h in self.hidden)
+        check_choice("activation", self.activation, tuple(_ACTIVATIONS))
+        check_choice("fusion", self.fusion, FUSION_VARIANTS)
+        check_choice("ura_variant", self.ura_variant, ("paper", "infonce", "official"))
+        for name in ("temperature", "tau"):
+            check_positive(name, getattr(self, name))
+        for name in ("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        if not 0.0 < self.keep_prob <= 1.0:
+            raise ValueError(f"keep_prob: expected a number in (0, 1], got {self.keep_prob!r}")
+        if self.d_embed < 1 or self.d_bottleneck < 1 or not self.hidden or min(self.hidden) < 1:
+            raise ValueError("hidden, d_embed, d_bottleneck: expected positive sizes")
+
+    def to_dict(self):
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+@dataclass
+class EAU:
+    """EAU for M-modality classification.
+
+    ``params`` is a plain dict name -> array (see :meth:`init_params`); the
+    model object only holds sizes and the configuration.
+    """
+
+    input_dims: tuple
+    n_classes: int
+    config: EAUConfig = field(default_factory=EAUConfig)
+    name: str = "eau"
+
+    def __post_init__(self):
+        self.input_dims = tuple(int(d) for d in self.input_dims)
+        if len(self.input_dims) < 2:
+            raise ValueError(f"input_dims: expected one size per modality for M >= 2 modalities, got {self.input_dims}")
+        if self.n_classes < 2:
+            raise ValueError(f"n_classes: expected >= 2, got {self.n_classes}")
+
+    @property
+    def M(self):
+        return len(self.input_dims)
+
+    # -------------------------------------------------------------- params
+    def init_params(self, rng, dtype=np.float64):
+        """Fresh parameters from the generator ``rng`` (He init, zero biases)."""
+        c, D, K = self.config, self.config.d_embed, self.n_classes
+        p = {}
+        for m, d_in in enumerate(self.input_dims):
+            p.update(init_encoder(rng, d_in, c.hidden, f"enc{m}", dtype))
+            H = c.hidden[-1]
+            p[f"head{m}.W_mu"] = (rng.standard_normal((H, D)) / np.sqrt(H)).astype(dtype)
+            p[f"head{m}.b_mu"] = np.zeros(D, dtype=dtype)
+            # small weights: every log-variance starts near 0 (sigma ~ 1, the prior)
+            p[f"head{m}.W_s"] = (0.01 * rng.standard_normal((H, D))).astype(dtype)
+            p[f"head{m}.b_s"] = np.zeros(D, dtype=dtype)
+            if c.lambda_uni > 0:
+                p[f"aux{m}.W"] = (rng.standard_normal((D, K)) / np.sqrt(D)).astype(dtype)
+                p[f"aux{m}.b"] = np.zeros(K, dtype=dtype)
+        if c.vib:
+            Z = c.d_bottleneck
+            p["vib.W_mu"] = (rng.standard_normal((D, Z)) / np.sqrt(D)).astype(dtype)
+            p["vib.b_mu"] = np.zeros(Z, dtype=dtype)
+            p["vib.W_s"] = (0.01 * rng.standard_normal((D, Z))).astype(dtype)
+            p["vib.b_s"] = np.zeros(Z, dtype=dtype)
+            p["vib.W_out"] = (rng.standard_normal((Z, K)) / np.sqrt(Z)).astype(dtype)
+            p["vib.b_out"] = np.zeros(K, dtype=dtype)
+        else:
+            p["cls.W"] = (rng.standard_normal((D, K)) / np.sqrt(D)).astype(dtype)
+            p["cls.b"] = np.zeros(K, dtype=dtype)
+        return p
+
+    def draw(self, n, rng, xp=np, dtype=np.float64):
+        """Every random number one training step needs, drawn from ``rng``.
+
+        ``eps1``/``eps2``: anchor and augmented noise (M, N, D); ``eps_f``:
+        VIB noise (N, Z); ``masks``: per modality, per layer keep-masks.
+        Drawn on the host from the seeded generator (so NumPy and CuPy runs
+        see the same numbers) and moved to ``xp`` once.
+        """
+        c = self.config
+        shape = (self.M, n, c.d_embed)
+        d = {"eps1": rng.standard_normal(shape), "eps2": rng.standard_normal(shape)}
+        if c.vib:
+            d["eps_f"] = rng.standard_normal((n, c.d_bottleneck))
+        if c.keep_prob < 1.0:
+            d["masks"] = [[(rng.random((n, h)) < c.keep_prob).astype(dtype) for h in c.hidden] for _ in range(self.M)]
+        out = {k: xp.asarray(v, dtype=dtype) for k, v in d.items() if k != "masks"}
+        if "masks" in d:
+            out["masks"] = [[xp.asarray(mk) for mk in per_m] for per_m in d["masks"]]
+        return out
+
+    # ------------------------------------------------------------ the loss
+    def _encode(self, params, xs, masks):
+        c = self.config
+        mus, ss, caches = [], [], []
+        for m in range(self.M):
+            Ws = [params[f"enc{m}.W{l}"] for l in range(len(c.hidden))]
+            bs = [params[f"enc{m}.b{l}"] for l in range(len(c.hidden))]
+            h, c_enc = encoder_forward(xs[m], Ws, bs, None if masks is None else masks[m], c.keep_prob, c.activation)
+            (mu, s), c_head = gaussian_head_forward(h, params[f"head{m}.W_mu"], params[f"head{m}.b_mu"],
+                                                    params[f"head{m}.W_s"], params[f"head{m}.b_s"])
+            mus.append(mu)
+            ss.append(s)
+            caches.append((c_enc, c_head))
+        xp = get_array_module(*mus, *ss)
+        return xp.stack(mus), xp.stack(ss), caches
+
+    def loss_forward(self, params, xs, y, draws):
+        r"""Total loss and its terms; a pure function of its arguments.
+
+        Returns ``(loss, cache)``; ``cache["terms"]`` holds every term
+        (``vib``, ``udr``, ``ura``, ``uni``) *unweighted*, as arrays (no
+        host copy: the trainer copies them back once per epoch).
+        """
+        c = self.config
+        mus, ss, enc_caches = self._encode(params, xs, draws.get("masks"))
+        terms, caches = {}, {"enc": enc_caches}
+        total = 0.0
+        # SUFA: anchor and augmented samples, contrastive L_URA (SPEC §3, §5)
+        if c.lambda_ura > 0 or c.lambda_uni > 0:
+            anchors, caches["anchor"] = sample_forward(mus, ss, draws["eps1"])
+            augs, caches["aug"] = sample_forward(mus, ss, draws["eps2"])
+        if c.lambda_ura > 0:
+            ura, ura_caches = 0.0, []
+            for m in range(self.M):
+                l_m, c_m = ura_loss_forward(anchors[m], augs[m], tau=c.tau, variant=c.ura_variant)
+                ura = ura + l_m
+                ura_caches.append(c_m)
+            caches["ura"] = ura_caches
+            terms["ura"] = ura
+            total = total + c.lambda_ura * ura
+        # SUFA: distribution alignment L_UDR (SPEC §4)
+        if c.lambda_udr > 0:
+            terms["udr"], caches["udr"] = udr_loss_forward(mus, ss, c.lambda_align, c.lambda_prior)
+            total = total + c.lambda_udr * terms["udr"]
+        # optional per-modality classifiers on the augmented samples (SPEC §8)
+        if c.lambda_uni > 0:
+            uni, uni_caches = 0.0, []
+            for m in range(self.M):
+                logits, c_lin = linear_forward(augs[m], params[f"aux{m}.W"], params[f"aux{m}.b"])
+                ce, c_ce = softmax_cross_entropy_forward(logits, y)
+                uni = uni + ce
+                uni_caches.append((c_lin, c_ce))
+            caches["uni"] = uni_caches
+            terms["uni"] = uni
+            total = total + c.lambda_uni * uni
+        # RMFI: uncertainty-weighted fusion of the means (SPEC §6)
+        fused, caches["fuse"] = fuse_forward(mus, ss, temperature=c.temperature, variant=c.fusion)
+        # RMFI: compression and task loss (SPEC §7)
+        if c.vib:
+            task, caches["vib"] = _vib_forward(fused, params, draws["eps_f"], y, c.beta)
+        else:
+            logits, c_lin = linear_forward(fused, params["cls.W"], params["cls.b"])
+            task, c_ce = softmax_cross_entropy_forward(logits, y)
+            caches["cls"] = (c_lin, c_ce)
+        terms["vib"] = task
+        total = total + task
+        caches["terms"] = terms
+        return total, caches
+
+    def loss_backward(self, dout, cache):
+        """Gradients of :meth:`loss_forward`'s loss: a dict with the names of ``params``."""
+        c = self.config
+        grads = {}
+        # RMFI
+        if c.vib:
+            dfused = _vib_backward(dout, cache["vib"], grads)
+        else:
+            c_lin, c_ce = cache["cls"]
+            dfused, grads["cls.W"], grads["cls.b"] = linear_backward(softmax_cross_entropy_backward(dout, c_ce), c_lin)
+        dmus, dss = fuse_backward(dfused, cache["fuse"])
+        # SUFA: the samples
+        if c.lambda_ura > 0 or c.lambda_uni > 0:
+            xp = get_array_module(dmus)
+            danchors, daugs = xp.zeros_like(dmus), xp.zeros_like(dmus)
+            if c.lambda_uni > 0:
+                for m, (c_lin, c_ce) in enumerate(cache["uni"]):
+                    dlogits = softmax_cross_entropy_backward(c.lambda_uni * dout, c_ce)
+                    dz, grads[f"aux{m}.W"], grads[f"aux{m}.b"] = linear_backward(dlogits, c_lin)
+                    daugs[m] += dz
+            if c.lambda_ura > 0:
+                for m, c_m in enumerate(cache["ura"]):
+                    da, dg = ura_loss_backward(c.lambda_ura * dout, c_m)
+                    danchors[m] += da
+                    daugs[m] += dg
+            dmu_a, ds_a = sample_backward(danchors, cache["anchor"])
+            dmu_g, ds_g = sample_backward(daugs, cache["aug"])
+            dmus = dmus + dmu_a + dmu_g
+            dss = dss + ds_a + ds_g
+        if c.lambda_udr > 0:
+            dmu_u, ds_u = udr_loss_backward(c.lambda_udr * dout, cache["udr"])
+            dmus = dmus + dmu_u
+            dss = dss + ds_u
+        # heads and encoders, per modality
+        for m, (c_enc, c_head) in enumerate(cache["enc"]):
+            dh, *g_head = gaussian_head_backward((dmus[m], dss[m]), c_head)
+            for k, g in zip(("W_mu", "b_mu", "W_s", "b_s"), g_head):
+                grads[f"head{m}.{k}"] = g
+            _, dWs, dbs = encoder_backward(dh, c_enc)
+            for l, (dW, db) in enumerate(zip(dWs, dbs)):
+                grads[f"enc{m}.W{l}"] = dW
+                grads[f"enc{m}.b{l}"] = db
+        return grads
+
+    # ---------------------------------------------------------- prediction
+    def embed(self, params, xs):
+        """Means and log-variances ``(mus, ss)``, stacks (M, N, D), without dropout."""
+        mus, ss, _ = self._encode(params, xs, None)
+        return mus, ss
+
+    def predict_proba(self, params, xs):
+        r"""Class probabilities from the fused means through :math:`\text{dec}(\mu_f)` (SPEC §7)."""
+        c = self.config
+        mus, ss = self.embed(params, xs)
+        fused, _ = fuse_forward(mus, ss, temperature=c.temperature, variant=c.fusion)
+        if c.vib:
+            mu_f = fused @ params["vib.W_mu"] + params["vib.b_mu"]
+            logits = mu_f @ params["vib.W_out"] + params["vib.b_out"]
+        else:
+            logits = fused @ params["cls.W"] + params["cls.b"]
+        return softmax(logits, axis=1)
+
+    def uncertainty(self, params, xs):
+        r"""Per-sample, per-modality aleatoric uncertainty :math:`u_i^m = \text{mean}_d\, \sigma_{i,d}^m` (M, N)."""
+        xp = get_array_module(*xs)
+        _, ss = self.embed(params, xs)
+        return xp.mean(xp.exp(0.5 * ss), axis=2)
+
+    def fusion_weights(self, params, xs):
+        """The fusion weights (M, N), averaged over dimensions for per-dimension variants."""
+        c = self.config
+        _, ss = self.embed(params, xs)
+        w = uncertainty_weights(ss, temperature=c.temperature, variant=c.fusion)
+        return w if w.ndim == 2 else w.mean(axis=2)
+
+
+# ------------------------------------------------------------- the VIB head
+def _vib_forward(fused, params, eps_f, y, beta):
+    r"""VIB head on the fused representation (SPEC §7), composed from the pairs.
+
+    :math:`(\mu_f, s_f) = \text{head}(\hat x)`, :math:`z_f = \mu_f + e^{s_f/2}\varepsilon`,
+    loss :math:`\mathrm{CE}(y, z_f W_{out} + b_{out}) + \beta\,\text{mean}_i \mathrm{KL}(q_i \| \mathcal N(0, I))`.
+    """
+    (mu_f, s_f), c_head = gaussian_head_forward(fused, params["vib.W_mu"], params["vib.b_mu"],
+                                                params["vib.W_s"], params["vib.b_s"])
+    z, c_z = sample_forward(mu_f, s_f, eps_f)
+    logits, c_lin = linear_forward(z, params["vib.W_out"], params["vib.b_out"])
+    ce, c_ce = softmax_cross_entropy_forward(logits, y)
+    kl, c_kl = kl_standard_normal_forward(mu_f, s_f)
+    n = kl.shape[0]
+    return ce + beta * kl.sum() / n, (c_head, c_z, c_lin, c_ce, c_kl, beta, n)
+
+
+def _vib_backward(dout, cache, grads):
+    """Writes the VIB parameters' gradients into ``grads``; returns d(fused)."""
+    c_head, c_z, c_lin, c_ce, c_kl, beta, n = cache
+    dz, grads["vib.W_out"], grads["vib.b_out"] = linear_backward(softmax_cross_entropy_backward(dout, c_ce), c_lin)
+    dmu_f, ds_f = sample_backward(dz, c_z)
+    xp = get_array_module(dmu_f)
+    dmu_kl, ds_kl = kl_standard_normal_backward(xp.full(n, dout * beta / n), c_kl)
+    dfused, grads["vib.W_mu"], grads["vib.b_mu"], grads["vib.W_s"], grads["vib.b_s"] = gaussian_head_backward(
+        (dmu_f + dmu_kl, ds_f + ds_kl), c_head)
+    return dfused
+
+
+# ----------------------------------------------------------- gradient check
+def positional_loss(model, names, xs, y, draws):
+    """``(forward, backward)`` taking the parameters as positional arrays, for :func:`check_backward`."""
+
+    def forward(*values):
+        return model.loss_forward(dict(zip(names, values)), xs, y, draws)
+
+    def backward(dout, cache):
+        g = model.loss_backward(dout, cache)
+        return tuple(g[k] for k in names)
+
+    return forward, backward
+
+
+@register("eau_model")
+def _eau_cases(rng):
+    cases = []
+    configs = [
+        ((5, 4), 3, EAUConfig(hidden=(6,), d_embed=3, d_bottleneck=2, lambda_uni=0.5), 4),
+        ((3, 4, 2), 2, EAUConfig(hidden=(5, 4), d_embed=2, d_bottleneck=3, activation="tanh", keep_prob=0.8,
+                                 fusion="per_dim", ura_variant="official", lambda_uni=0.3), 2),
+        ((4, 3), 3, EAUConfig(hidden=(5,), d_embed=3, vib=False, fusion="precision", ura_variant="infonce",
+                              temperature=2.0), 3),
+    ]
+    for dims, k, cfg, n in configs:
+        model = EAU(dims, k, cfg)
+        params = model.init_params(rng)
+        # move the log-variance heads off their small init so every path is exercised
+        for name in params:
+            if name.endswith("W_s"):
+                params[name] = rng.standard_normal(params[name].shape) * 0.5
+        xs = [rng.standard_normal((n, d)) for d in dims]
+        y = rng.integers(0, k, n)
+        draws = model.draw(n, rng)
+        names = sorted(params)
+        fwd, bwd = positional_loss(model, names, xs, y, draws)
+        fwd.__name__ = "eau_loss_forward"
+        cases.append(Case(fwd, bwd, [params[k_] for k_ in names], label=f"M={len(dims)},N={n},{cfg.fusion}",
+                          fd_entries=6, names=names))
+    return cases

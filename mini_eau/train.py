@@ -1,0 +1,153 @@
+"""Training: minibatch Adam, one seeded generator per run (SPEC §8).
+
+Every model (EAU and the baselines) exposes the same four methods —
+``init_params(rng)``, ``draw(n, rng, xp)``, ``loss_forward(params, xs, y,
+draws)`` and ``loss_backward(dout, cache)`` — so one loop trains them all.
+
+Reproducibility: a single ``numpy.random.Generator`` seeded once drives the
+initialisation, the shuffling and every noise draw, in a fixed order; the
+same seed gives bit-identical parameters.
+
+GPU: the data are moved to the backend once; inside an epoch nothing is
+copied back to the host.  The loss terms of every step stay on the device
+and are copied back together at the end of the epoch, where a non-finite
+value stops training with the step and the term that went bad.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backend import default_xp, to_numpy
+from .optim import Adam
+from .validation import check_positive
+
+__all__ = ["TrainConfig", "TrainingDiverged", "Trained", "fit"]
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss term became NaN or inf; the message names the step and the term."""
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by every method (same budget for all, SPEC §10)."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        if int(self.epochs) != self.epochs or self.epochs < 1:
+            raise ValueError(f"epochs: expected a positive integer, got {self.epochs!r}")
+        if int(self.batch_size) != self.batch_size or self.batch_size < 2:
+            raise ValueError(f"batch_size: expected an integer >= 2 (the contrastive loss needs pairs), got {self.batch_size!r}")
+        check_positive("lr", self.lr)
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
+
+
+@dataclass
+class Trained:
+    """A model with its trained parameters and the per-epoch history."""
+
+    model: object
+    params: dict
+    history: list = field(default_factory=list)
+    runtime_s: float = 0.0
+
+    def predict_proba(self, xs):
+        xp = default_xp()
+        return to_numpy(self.model.predict_proba(self.params, [xp.asarray(x) for x in xs]))
+
+    def predict(self, xs):
+        return self.predict_proba(xs).argmax(axis=1)
+
+
+def _to_backend(data, xp):
+    return [xp.asarray(x, dtype=np.float64) for x in data.xs], xp.asarray(data.y)
+
+
+def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, params=None):
+    """Train ``model`` on ``data`` (a :class:`mini_eau.data.MultimodalData`).
+
+    Parameters
+    ----------
+    model : EAU or a baseline
+    data : MultimodalData
+    config : TrainConfig
+    rng : numpy.random.Generator, optional
+        The run's only source of randomness (default: ``default_rng(seed)``).
+    verbose : bool
+        Print one progress line per epoch (loss, its terms, accuracy).
+    params : dict, optional
+        Start from these parameters instead of a fresh initialisation.
+
+    Raises
+    ------
+    TrainingDiverged
+        When a loss term becomes NaN or inf, naming the step and the term.
+    """
+    config = TrainConfig() if config is None else config
+    rng = np.random.default_rng(seed) if rng is None else rng
+    from .model import check_inputs
+
+    check_inputs(data.xs, data.y, getattr(model, "input_dims", None), getattr(model, "n_classes", None))
+    xp = default_xp()
+    n = len(data.y)
+    if n < 2:
+        raise ValueError(f"data: expected at least 2 samples, got {n}")
+    if params is None:
+        params = model.init_params(rng)
+    params = {k: xp.asarray(v) for k, v in params.items()}
+    xs, y = _to_backend(data, xp)
+    opt = Adam(params, lr=config.lr)
+    history, step, t0 = [], 0, time.perf_counter()
+    bs = min(config.batch_size, n)
+    for epoch in range(1, config.epochs + 1):
+        perm = rng.permutation(n)
+        step_terms, n_correct = [], []
+        if hasattr(model, "start_epoch"):
+            model.start_epoch(epoch, config.epochs)
+        for start in range(0, n - bs + 1, bs):  # drop the ragged last batch: the contrastive loss wants full batches
+            idx = xp.asarray(perm[start:start + bs])
+            xb, yb = [x[idx] for x in xs], y[idx]
+            draws = model.draw(bs, rng, xp=xp)
+            loss, cache = model.loss_forward(params, xb, yb, draws)
+            grads = model.loss_backward(1.0, cache)
+            if config.weight_decay:
+                for k in grads:
+                    grads[k] = grads[k] + config.weight_decay * params[k]
+            opt.step(grads)
+            step += 1
+            step_terms.append((step, loss, dict(cache["terms"])))
+        # one host copy per epoch: every step's loss terms at once
+        rec = _epoch_record(epoch, step_terms, xp)
+        proba = model.predict_proba(params, xs)
+        rec["accuracy"] = float(to_numpy(xp.mean(proba.argmax(axis=1) == y)))
+        history.append(rec)
+        if verbose:
+            terms = ", ".join(f"{k} {v:.4f}" for k, v in rec["terms"].items())
+            log(f"[{getattr(model, 'name', 'model')}] epoch {epoch:3d}/{config.epochs}  loss {rec['loss']:.4f} "
+                f"({terms})  train acc {rec['accuracy']:.3f}")
+    return Trained(model, params, history, time.perf_counter() - t0)
+
+
+def _epoch_record(epoch, step_terms, xp):
+    names = sorted({k for _, _, t in step_terms for k in t})
+    # one (steps, 1 + terms) array built on the device, then a single copy to the host
+    rows = [xp.stack([xp.asarray(l, dtype=float)] + [xp.asarray(t[k], dtype=float) for k in names])
+            for _, l, t in step_terms]
+    block = to_numpy(xp.stack(rows))
+    losses = block[:, 0]
+    table = {k: block[:, 1 + j] for j, k in enumerate(names)}
+    for i, (step, _, _) in enumerate(step_terms):
+        bad = [k for k in names if not math.isfinite(table[k][i])]
+        if bad or not math.isfinite(losses[i]):
+            raise TrainingDiverged(
+                f"epoch {epoch}, step {step}: loss term {', '.join(bad) or 'total'} became non-finite "
+                f"(total loss {losses[i]!r}); lower the learning rate or check the data for extreme values")
+    return {"epoch": epoch, "loss": float(losses.mean()), "terms": {k: float(v.mean()) for k, v in table.items()}}
