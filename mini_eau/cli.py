@@ -25,6 +25,28 @@ def _gradcheck(args):
     return 0 if n_ok == len(comps) else 1
 
 
+def _demo(args):
+    from .demo import run_demo
+
+    run_demo(data=args.data, seed=args.seed, out=args.out, fast=args.fast, verbose=args.verbose)
+    print(f"wrote {args.out}/results.json and figures")
+    return 0
+
+
+def _ablations(args):
+    import json
+    import os
+
+    from .demo import run_ablations
+
+    res = run_ablations(data=args.data, seeds=tuple(args.seeds), fast=args.fast)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "ablations.json"), "w") as f:
+            json.dump(res, f, indent=1)
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m mini_eau", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -33,6 +55,21 @@ def build_parser():
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("-v", "--verbose", action="store_true", help="one row per input and case")
     g.set_defaults(func=_gradcheck)
+
+    d = sub.add_parser("demo", help="train EAU and every baseline on a noise sweep; write results.json and figures")
+    d.add_argument("--data", choices=("toy", "digits"), default="toy")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    d.add_argument("--fast", action="store_true", help="small data and few epochs (seconds; for tests)")
+    d.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch and method")
+    d.set_defaults(func=_demo)
+
+    a = sub.add_parser("ablations", help="EAU with L_UDR, L_URA, the VIB or uncertainty weights removed")
+    a.add_argument("--data", choices=("toy", "digits"), default="toy")
+    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    a.add_argument("--out", default="runs/ablations")
+    a.add_argument("--fast", action="store_true")
+    a.set_defaults(func=_ablations)
     return p
 
 

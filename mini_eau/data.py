@@ -1,0 +1,501 @@
+r"""Data sets for the experiments (SPEC §11): a seeded two-modality toy, a 1-D
+heteroscedastic regression with a gap, and scikit-learn's digits as two views.
+
+Data live on the host: this module is plain NumPy and registers no gradient
+checks.  All randomness comes from a ``numpy.random.Generator`` passed in (the
+toy's fixed parts — prototypes, maps — from its own ``seed``), so the same
+seeds give bit-identical arrays.
+
+Every multimodal set is a :class:`MultimodalData`: a list of per-modality
+feature matrices, the labels, and the **noise scale injected into each sample
+of each modality**, kept so that predicted uncertainty can be compared with it
+(Spearman correlation, SPEC §12).
+
+The toy problem (SPEC §11)
+--------------------------
+With :math:`K` classes, latent size :math:`d_z` and separation :math:`c`:
+
+.. math::
+    P = c\,G,\ G_{kj} \sim \mathcal N(0, 1) \qquad
+    y \sim \mathcal U\{0..K-1\},\quad z = P_y + 0.5\,\eta,\ \eta \sim \mathcal N(0, I_{d_z})
+
+.. math::
+    x^A = \frac{z W_A}{r_A} + s^A \xi^A, \qquad
+    x^B = \frac{\tanh(z W_B)}{r_B} + s^B \xi^B, \qquad \xi \sim \mathcal N(0, I)
+
+:math:`W_m` has entries :math:`\mathcal N(0, 1/d_z)`.  :math:`r_m` is the RMS
+of the clean signal of view :math:`m` (estimated once, at construction, from
+20 000 clean samples of the problem's own generator), so each clean view has
+unit RMS per coordinate and a noise scale :math:`s` means the same
+signal-to-noise ratio (:math:`1/s^2` per coordinate) in both views.
+Training noise: :math:`s^m \sim \mathcal U(0, 3)` independently per sample and
+modality (a variance head can only learn noise it has seen).
+
+Defaults ``n_classes=4, d_latent=8, d_a=d_b=16, separation=1.0`` were tuned
+with a logistic regression (scikit-learn, trained on 4000 training-noise
+samples, tested on 4000-sample sweeps; problem seeds 0, 1, 2):
+
+=========================  =======================================
+test set                   accuracy (seeds 0 / 1 / 2; chance 0.25)
+=========================  =======================================
+A alone, s^A = 0           0.98 / 0.98 / 0.96
+A alone, s^A = 1           0.83 / 0.90 / 0.83
+A alone, s^A = 6           0.38 / 0.42 / 0.40
+B alone, s^B = 1           0.89 / 0.85 / 0.80
+B alone, s^B = 6           0.41 / 0.41 / 0.37
+A|B concat, s^A=6, s^B=1   0.58 / 0.57 / 0.53
+=========================  =======================================
+
+so concatenation with one view drowned in noise falls well below the clean
+view alone — the failure uncertainty-aware fusion is meant to fix.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .validation import check_array, check_choice, check_labels, check_positive
+
+__all__ = [
+    "MultimodalData",
+    "ToyProblem",
+    "TOY_LEVELS",
+    "regression_mean",
+    "regression_noise_std",
+    "make_regression_1d",
+    "regression_grid",
+    "load_digits_two_view",
+    "add_noise",
+    "digits_sweep",
+    "join_halves",
+    "DIGITS_LEVELS",
+]
+
+TOY_LEVELS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)
+"""Noise scales of the toy test sweep (SPEC §11), in units of the clean signal RMS."""
+
+DIGITS_LEVELS = (0.0, 0.1, 0.25, 0.5, 1.0, 1.5)
+"""Noise scales of the digits sweep, for pixels in [0, 1] (pixel std about 0.38).
+
+A logistic regression trained on the clean left half (right half) of the
+``seed=0`` split scores 0.84 (0.89) at 0, 0.68 (0.74) at 0.25, 0.46 (0.49) at
+0.5, 0.27 (0.28) at 1 and 0.22 (0.20) at 1.5 (chance 0.1); on both halves
+with the noisy one at 1.5, 0.38 (0.36)."""
+
+
+# ----------------------------------------------------------------- helpers
+def _check_rng(rng, name="rng"):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name}: expected a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    return rng
+
+
+def _check_count(name, n):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {n}")
+    return int(n)
+
+
+def _check_noise(name, value):
+    """``None`` (training noise) or a finite scale >= 0."""
+    if value is None:
+        return None
+    check_positive(name, value, allow_zero=True)
+    return float(value)
+
+
+def _check_interval(name, interval):
+    if not (isinstance(interval, (tuple, list)) and len(interval) == 2
+            and all(isinstance(v, numbers.Real) and math.isfinite(v) for v in interval)
+            and interval[0] < interval[1]):
+        raise ValueError(f"{name}: expected a pair (low, high) of finite numbers with low < high, got {interval!r}")
+    return float(interval[0]), float(interval[1])
+
+
+# ---------------------------------------------------------- the container
+@dataclass
+class MultimodalData:
+    r"""A multimodal classification set.
+
+    Attributes
+    ----------
+    xs : list of ndarray
+        M float64 arrays, ``xs[m]`` of shape (N, D_m).
+    y : ndarray of int
+        Labels (N,) in ``0 .. n_classes-1``.
+    noise : ndarray
+        (M, N) float, ``noise[m, i]`` the standard deviation of the Gaussian
+        noise injected into sample i of modality m (0 for clean data).
+    n_classes : int
+        K.
+    names : tuple of str, optional
+        Modality names (default ``("a", "b", ...)``); methods and
+        :func:`add_noise` accept a name or an index.
+    """
+
+    xs: list
+    y: np.ndarray
+    noise: np.ndarray
+    n_classes: int
+    names: tuple = None
+
+    def __post_init__(self):
+        if not isinstance(self.xs, (list, tuple)) or len(self.xs) < 1:
+            raise ValueError("xs: expected a non-empty list of (N, D_m) arrays, one per modality")
+        self.xs = list(self.xs)
+        for m, x in enumerate(self.xs):
+            check_array(f"xs[{m}]", x, ndim=2, dtype_kind="f")
+        n = self.xs[0].shape[0]
+        for m, x in enumerate(self.xs):
+            if x.shape[0] != n:
+                raise ValueError(f"xs[{m}]: expected {n} rows like xs[0], got {x.shape[0]}")
+        if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, numbers.Integral) or self.n_classes < 2:
+            raise ValueError(f"n_classes: expected an integer >= 2, got {self.n_classes!r}")
+        check_labels("y", self.y, n_samples=n, n_classes=self.n_classes)
+        check_array("noise", self.noise, shape=(len(self.xs), n), dtype_kind="f")
+        if np.any(self.noise < 0):
+            raise ValueError("noise: expected scales >= 0, got a negative value")
+        if self.names is None:
+            self.names = tuple("abcdefghijklmnopqrstuvwxyz"[m] for m in range(len(self.xs)))
+        self.names = tuple(self.names)
+        if len(self.names) != len(self.xs) or len(set(self.names)) != len(self.names):
+            raise ValueError(f"names: expected {len(self.xs)} distinct modality names, got {self.names!r}")
+
+    def __len__(self):
+        return self.xs[0].shape[0]
+
+    @property
+    def n_modalities(self):
+        """M."""
+        return len(self.xs)
+
+    def modality_index(self, modality):
+        """Index of ``modality`` given by name or by integer index."""
+        if isinstance(modality, numbers.Integral) and not isinstance(modality, bool):
+            if 0 <= modality < len(self.xs):
+                return int(modality)
+            raise ValueError(f"modality: expected an index in [0, {len(self.xs) - 1}] or one of {self.names}, got {modality!r}")
+        check_choice("modality", modality, self.names)
+        return self.names.index(modality)
+
+    def subset(self, idx):
+        """The samples ``idx`` (integer indices or a boolean mask of length N), as a new set."""
+        idx = np.asarray(idx)
+        if idx.dtype.kind == "b":
+            if idx.shape != (len(self),):
+                raise ValueError(f"idx: expected a boolean mask of shape ({len(self)},), got {idx.shape}")
+        elif idx.dtype.kind not in "iu" or idx.ndim != 1:
+            raise ValueError(f"idx: expected a 1-d integer index array or boolean mask, got dtype {idx.dtype}, shape {idx.shape}")
+        elif idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise ValueError(f"idx: indices must lie in [0, {len(self) - 1}]")
+        return MultimodalData([x[idx] for x in self.xs], self.y[idx], self.noise[:, idx], self.n_classes, self.names)
+
+    def batches(self, batch_size, rng=None, drop_last=False):
+        """Yield index arrays of (at most) ``batch_size`` samples covering the set once.
+
+        Shuffled by ``rng`` (a Generator); in order when ``rng`` is None.
+        Use ``data.subset(idx)`` for the batch itself.  ``drop_last`` drops a
+        final short batch (useful for losses that need N >= 2, SPEC §5).
+        """
+        batch_size = _check_count("batch_size", batch_size)
+        order = np.arange(len(self)) if rng is None else _check_rng(rng).permutation(len(self))
+        stop = len(self) - (len(self) % batch_size if drop_last else 0)
+        for start in range(0, stop, batch_size):
+            yield order[start:start + batch_size]
+
+
+# ----------------------------------------------------------- toy problem
+class ToyProblem:
+    r"""Seeded two-modality toy classification (SPEC §11); formulas in the module docstring.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the problem's own generator, which fixes the prototypes ``P``
+        (K, d_z), the maps ``W_a`` (d_z, d_a), ``W_b`` (d_z, d_b), the OOD
+        ``direction`` (unit, d_z) and the view scales ``r`` (2,).
+    n_classes, d_latent, d_a, d_b : int
+        K (>= 2), d_z and the view sizes.
+    separation : float
+        c > 0: prototype scale.  Smaller is harder (see module docstring).
+    nonlinear_b : bool
+        Follow ``W_b`` by tanh (default) or keep view B linear.
+    train_noise : (float, float)
+        Range of the uniform training noise scale (default (0, 3)).
+
+    Methods ``sample``, ``sweep``, ``conflict``, ``ood`` take a Generator for
+    the samples themselves.  Noise arguments ``noise_a`` / ``noise_b``: None
+    draws training noise per sample, a number >= 0 fixes the scale for all.
+    """
+
+    names = ("a", "b")
+
+    def __init__(self, seed=0, n_classes=4, d_latent=8, d_a=16, d_b=16, separation=1.0,
+                 nonlinear_b=True, train_noise=(0.0, 3.0)):
+        self.n_classes = _check_count("n_classes", n_classes)
+        if self.n_classes < 2:
+            raise ValueError(f"n_classes: expected an integer >= 2, got {n_classes}")
+        self.d_latent = _check_count("d_latent", d_latent)
+        self.d_a = _check_count("d_a", d_a)
+        self.d_b = _check_count("d_b", d_b)
+        self.separation = float(check_positive("separation", separation))
+        self.nonlinear_b = bool(nonlinear_b)
+        lo, hi = _check_interval("train_noise", train_noise)
+        if lo < 0:
+            raise ValueError(f"train_noise: expected scales >= 0, got {train_noise!r}")
+        self.train_noise = (lo, hi)
+        self.seed = seed
+
+        gen = np.random.default_rng(seed)
+        self.P = self.separation * gen.standard_normal((self.n_classes, self.d_latent))
+        self.W_a = gen.standard_normal((self.d_latent, self.d_a)) / math.sqrt(self.d_latent)
+        self.W_b = gen.standard_normal((self.d_latent, self.d_b)) / math.sqrt(self.d_latent)
+        v = gen.standard_normal(self.d_latent)
+        self.direction = v / np.linalg.norm(v)
+        # Unit-RMS views: a noise scale then means the same SNR in A and B.
+        self.r = np.ones(2)
+        _, _, xa, xb = self._clean(20000, gen)
+        self.r = np.array([np.sqrt(np.mean(xa ** 2)), np.sqrt(np.mean(xb ** 2))])
+
+    # -- the generative model
+    def _clean(self, n, rng, y=None, shift=0.0):
+        """Labels, latents and the two clean (noise-free, scaled) views."""
+        if y is None:
+            y = rng.integers(self.n_classes, size=n)
+        z = self.P[y] + 0.5 * rng.standard_normal((n, self.d_latent)) + shift * self.direction
+        xa = (z @ self.W_a) / self.r[0]
+        pre_b = z @ self.W_b
+        xb = (np.tanh(pre_b) if self.nonlinear_b else pre_b) / self.r[1]
+        return y, z, xa, xb
+
+    def _scales(self, n, rng, value):
+        return rng.uniform(*self.train_noise, size=n) if value is None else np.full(n, value)
+
+    def _generate(self, n, rng, noise_a, noise_b, y=None, shift=0.0):
+        # Fixed draw order (y, eta, s^A, s^B, xi^A, xi^B): with fixed noise,
+        # sample() and ood() from equal generator states share y, eta and xi.
+        y, _, xa, xb = self._clean(n, rng, y=y, shift=shift)
+        s = np.stack([self._scales(n, rng, noise_a), self._scales(n, rng, noise_b)])
+        xa = xa + s[0][:, None] * rng.standard_normal(xa.shape)
+        xb = xb + s[1][:, None] * rng.standard_normal(xb.shape)
+        return MultimodalData([xa, xb], y, s, self.n_classes, self.names)
+
+    def sample(self, n, rng, noise_a=None, noise_b=None):
+        """``n`` samples; None noise = training noise U(train_noise) per sample and modality."""
+        n = _check_count("n", n)
+        _check_rng(rng)
+        return self._generate(n, rng, _check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b))
+
+    def sweep(self, levels=TOY_LEVELS, noisy="a", other=1.0, n=2000, rng=None):
+        """One test set per noise level on modality ``noisy``, the other modality at ``other``.
+
+        Every level reuses the same labels, latents and unit draws xi (common
+        random numbers: one child seed drawn from ``rng``), so differences
+        between levels come from the noise scale alone.  Returns a list of
+        :class:`MultimodalData` in the order of ``levels``.
+        """
+        n = _check_count("n", n)
+        _check_rng(rng)
+        check_choice("noisy", noisy, self.names)
+        levels = _check_levels(levels)
+        other = _check_noise("other", other)
+        if other is None:
+            raise ValueError("other: expected a fixed noise scale >= 0, got None")
+        child = int(rng.integers(2 ** 63 - 1))
+        out = []
+        for lvl in levels:
+            na, nb = (lvl, other) if noisy == "a" else (other, lvl)
+            out.append(self._generate(n, np.random.default_rng(child), na, nb))
+        return out
+
+    def conflict(self, n, rng, modality="b", noise_a=1.0, noise_b=1.0):
+        """Conflicting views: ``modality`` comes from a fresh sample of class (y + 1) mod K.
+
+        The label stays y (that of the untouched modality); ``noise`` records
+        the scales actually injected into each kept view.
+        """
+        n = _check_count("n", n)
+        _check_rng(rng)
+        check_choice("modality", modality, self.names)
+        noise_a, noise_b = _check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b)
+        base = self._generate(n, rng, noise_a, noise_b)
+        donor = self._generate(n, rng, noise_a, noise_b, y=(base.y + 1) % self.n_classes)
+        m = self.names.index(modality)
+        xs = list(base.xs)
+        xs[m] = donor.xs[m]
+        noise = base.noise.copy()
+        noise[m] = donor.noise[m]
+        return MultimodalData(xs, base.y, noise, self.n_classes, self.names)
+
+    def ood(self, n, rng, shift=4.0, noise_a=1.0, noise_b=1.0):
+        r"""Out-of-distribution set: latent :math:`z + \text{shift}\cdot v`, v = ``self.direction``.
+
+        ``shift`` is in latent units (the within-class std is 0.5; the
+        prototypes lie about :math:`c\sqrt{2 d_z} = 4` apart at the defaults).
+        The view scales ``r`` stay those of the training distribution.
+        """
+        n = _check_count("n", n)
+        _check_rng(rng)
+        if not isinstance(shift, numbers.Real) or not math.isfinite(shift):
+            raise ValueError(f"shift: expected a finite number, got {shift!r}")
+        return self._generate(n, rng, _check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b),
+                              shift=float(shift))
+
+
+def _check_levels(levels):
+    levels = tuple(levels)
+    if not levels:
+        raise ValueError("levels: expected at least one noise level")
+    for v in levels:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"levels: expected finite noise scales >= 0, got {v!r}")
+    return tuple(float(v) for v in levels)
+
+
+# ------------------------------------------------------ 1-D regression (§9)
+def regression_mean(x):
+    r"""True regression function :math:`f(x) = \sin(1.5 x) + 0.3 x`."""
+    x = np.asarray(x, dtype=float)
+    return np.sin(1.5 * x) + 0.3 * x
+
+
+def regression_noise_std(x):
+    r"""True noise standard deviation :math:`\sigma(x) = 0.05 + 0.05 x^2`
+    (0.05 at the centre, 0.5 at :math:`|x| = 3`: heteroscedastic)."""
+    x = np.asarray(x, dtype=float)
+    return 0.05 + 0.05 * x * x
+
+
+def make_regression_1d(n, rng, gap=(-1.0, 1.0), x_range=(-3.0, 3.0)):
+    r"""Heteroscedastic 1-D regression with a gap in the training inputs (SPEC §9, §11).
+
+    .. math:: x \sim \mathcal U([a, b] \setminus [g_0, g_1]),\quad
+              y = f(x) + \sigma(x)\,\xi,\ \xi \sim \mathcal N(0, 1)
+
+    with :func:`regression_mean` f and :func:`regression_noise_std` sigma.
+    Inside the gap a model should show epistemic uncertainty (no data), at
+    the edges aleatoric uncertainty (large sigma).  ``gap=None`` gives no gap.
+
+    Returns
+    -------
+    x : (n, 1), y : (n,), sigma : (n,)
+        Inputs, targets and the true noise std at each input.
+    """
+    n = _check_count("n", n)
+    _check_rng(rng)
+    a, b = _check_interval("x_range", x_range)
+    if gap is None:
+        g0 = g1 = a
+    else:
+        g0, g1 = _check_interval("gap", gap)
+        if g0 < a or g1 > b or (g0 == a and g1 == b):
+            raise ValueError(f"gap: expected an interval inside x_range {x_range!r} leaving some of it, got {gap!r}")
+    left = g0 - a
+    # u uniform on a line of length (left + right); the right part is moved past the gap.
+    u = rng.uniform(0.0, left + (b - g1), size=n)
+    x = np.where(u < left, a + u, g1 + (u - left))
+    # A point exactly at g1 is on the gap's edge; nudge it out so "nothing inside [g0, g1]" holds.
+    if gap is not None:
+        x = np.where((x >= g0) & (x <= g1), np.nextafter(g1, np.inf), x)
+    sigma = regression_noise_std(x)
+    y = regression_mean(x) + sigma * rng.standard_normal(n)
+    return x[:, None], y, sigma
+
+
+def regression_grid(n=401, x_range=(-4.0, 4.0)):
+    """Evenly spaced evaluation inputs (beyond the training range by default, to show extrapolation).
+
+    Returns ``x`` (n, 1), ``f(x)`` (n,), ``sigma(x)`` (n,).
+    """
+    n = _check_count("n", n)
+    a, b = _check_interval("x_range", x_range)
+    x = np.linspace(a, b, n)
+    return x[:, None], regression_mean(x), regression_noise_std(x)
+
+
+# ----------------------------------------------------------------- digits
+def load_digits_two_view(seed=0, test_fraction=0.3):
+    """scikit-learn's bundled 8x8 digits (1797 images, 10 classes; no download) as two views.
+
+    View ``"left"`` is columns 0-3 of each image, ``"right"`` columns 4-7,
+    each flattened row by row to 32 features; pixels are divided by 16 so
+    they lie in [0, 1].  Stratified train/test split with ``random_state=seed``.
+    Returns ``(train, test)`` :class:`MultimodalData` with zero noise.
+    """
+    from sklearn.datasets import load_digits  # imported here: sklearn is slow to import
+    from sklearn.model_selection import train_test_split
+
+    if not isinstance(test_fraction, numbers.Real) or not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction: expected a number in (0, 1), got {test_fraction!r}")
+    digits = load_digits()
+    images = digits.images.astype(np.float64) / 16.0
+    left = images[:, :, :4].reshape(len(images), 32)
+    right = images[:, :, 4:].reshape(len(images), 32)
+    y = digits.target.astype(np.int64)
+    tr, te = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed)
+    make = lambda idx: MultimodalData([left[idx], right[idx]], y[idx], np.zeros((2, len(idx))), 10, ("left", "right"))
+    return make(np.sort(tr)), make(np.sort(te))
+
+
+def join_halves(left, right):
+    """Images (N, 8, 8) from left and right halves (N, 32) each (inverse of the split)."""
+    check_array("left", left, shape=(None, 32))
+    check_array("right", right, shape=(left.shape[0], 32))
+    return np.concatenate([left.reshape(-1, 8, 4), right.reshape(-1, 8, 4)], axis=2)
+
+
+def add_noise(data, modality, scale, rng):
+    r"""A copy of ``data`` with Gaussian noise of std ``scale`` added to one modality.
+
+    ``scale`` is a number >= 0 or an (N,) array of per-sample scales (e.g.
+    ``rng.uniform(0, 1, N)`` for training noise).  Independent noises add in
+    variance, so the stored scale becomes
+    :math:`\sqrt{\text{noise}^2 + \text{scale}^2}` (just ``scale`` on clean data).
+    """
+    if not isinstance(data, MultimodalData):
+        raise TypeError(f"data: expected a MultimodalData, got {type(data).__name__}")
+    m = data.modality_index(modality)
+    _check_rng(rng)
+    n = len(data)
+    if isinstance(scale, numbers.Real) and not isinstance(scale, bool):
+        check_positive("scale", scale, allow_zero=True)
+        s = np.full(n, float(scale))
+    else:
+        s = np.asarray(check_array("scale", scale, shape=(n,), dtype_kind="fiu"), dtype=float)
+        if np.any(s < 0):
+            raise ValueError("scale: expected scales >= 0, got a negative value")
+    xs = list(data.xs)
+    xs[m] = xs[m] + s[:, None] * rng.standard_normal(xs[m].shape)
+    noise = data.noise.copy()
+    noise[m] = np.sqrt(noise[m] ** 2 + s ** 2)
+    return MultimodalData(xs, data.y, noise, data.n_classes, data.names)
+
+
+def digits_sweep(data, rng, levels=DIGITS_LEVELS, noisy="left", other=0.0):
+    """Noise sweep on digits, analogous to :meth:`ToyProblem.sweep`.
+
+    One copy of ``data`` per level with noise ``level`` on ``noisy`` and
+    ``other`` on the other view; every level reuses the same unit draws
+    (common random numbers).  Default levels :data:`DIGITS_LEVELS`, for
+    pixels in [0, 1].
+    """
+    if not isinstance(data, MultimodalData):
+        raise TypeError(f"data: expected a MultimodalData, got {type(data).__name__}")
+    if data.n_modalities != 2:
+        raise ValueError(f"data: expected two modalities, got {data.n_modalities}")
+    _check_rng(rng)
+    m = data.modality_index(noisy)
+    levels = _check_levels(levels)
+    check_positive("other", other, allow_zero=True)
+    child = int(rng.integers(2 ** 63 - 1))
+    out = []
+    for lvl in levels:
+        r = np.random.default_rng(child)
+        d = add_noise(data, m, lvl, r)
+        out.append(add_noise(d, 1 - m, other, r))
+    return out
