@@ -169,13 +169,13 @@ class EAUConfig:
     activation: str = "relu"
     keep_prob: float = 1.0
     fusion: str = "paper"
-    temperature: float = 1.0
+    temperature: float = 0.1
     tau: float = 0.5
     ura_variant: str = "paper"
-    lambda_udr: float = 1.0
+    lambda_udr: float = 1e-3
     lambda_align: float = 1.0
     lambda_prior: float = 1.0
-    lambda_ura: float = 1.0
+    lambda_ura: float = 0.1
     lambda_uni: float = 0.0
     beta: float = 1e-3
     vib: bool = True

@@ -1,0 +1,147 @@
+"""The EAU model, the baselines and the trainer (SPEC §1–§8, §10)."""
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mini_eau.baselines import METHODS, make_method
+from mini_eau.data import ToyProblem
+from mini_eau.model import EAU, EAUConfig
+from mini_eau.train import TrainConfig, TrainingDiverged, fit
+
+
+@pytest.fixture(scope="module")
+def toy():
+    prob = ToyProblem(seed=0)
+    rng = np.random.default_rng(0)
+    return prob, prob.sample(600, rng), prob.sweep(levels=(0.0, 6.0), n=300, rng=rng)
+
+
+def test_loss_terms_and_shapes(toy):
+    _, train, _ = toy
+    model = EAU([16, 16], 4, EAUConfig(lambda_uni=0.5))
+    rng = np.random.default_rng(0)
+    params = model.init_params(rng)
+    xs = [x[:8] for x in train.xs]
+    loss, cache = model.loss_forward(params, xs, train.y[:8], model.draw(8, rng))
+    assert set(cache["terms"]) == {"vib", "udr", "ura", "uni"}
+    c = model.config
+    expect = cache["terms"]["vib"] + c.lambda_udr * cache["terms"]["udr"] + c.lambda_ura * cache["terms"]["ura"] \
+        + c.lambda_uni * cache["terms"]["uni"]
+    assert loss == pytest.approx(expect)
+    grads = model.loss_backward(1.0, cache)
+    assert set(grads) == set(params)
+    assert all(grads[k].shape == params[k].shape for k in params)
+    p = model.predict_proba(params, xs)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert model.uncertainty(params, xs).shape == (2, 8)
+    np.testing.assert_allclose(model.fusion_weights(params, xs).sum(axis=0), 1.0)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_method_trains_and_predicts(toy, name):
+    _, train, sweep = toy
+    model = make_method(name, [16, 16], 4, EAUConfig(hidden=(16,)))
+    tr = fit(model, train, TrainConfig(epochs=2, batch_size=64), seed=1)
+    assert len(tr.history) == 2 and math.isfinite(tr.history[-1]["loss"])
+    p = tr.predict_proba(sweep[0].xs)
+    assert p.shape == (300, 4) and np.allclose(p.sum(axis=1), 1.0)
+
+
+def test_training_reduces_the_loss_and_learns(toy):
+    _, train, sweep = toy
+    tr = fit(EAU([16, 16], 4), train, TrainConfig(epochs=8, batch_size=64), seed=0)
+    assert tr.history[-1]["loss"] < tr.history[0]["loss"]
+    assert np.mean(tr.predict(sweep[0].xs) == sweep[0].y) > 0.7
+
+
+def test_same_seed_gives_bit_identical_parameters(toy):
+    _, train, _ = toy
+    a = fit(EAU([16, 16], 4), train, TrainConfig(epochs=2, batch_size=100), seed=7)
+    b = fit(EAU([16, 16], 4), train, TrainConfig(epochs=2, batch_size=100), seed=7)
+    c = fit(EAU([16, 16], 4), train, TrainConfig(epochs=2, batch_size=100), seed=8)
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+    assert a.history == b.history
+    assert not all(np.array_equal(a.params[k], c.params[k]) for k in a.params)
+
+
+def test_progress_line_per_epoch(toy):
+    _, train, _ = toy
+    lines = []
+    fit(EAU([16, 16], 4), train, TrainConfig(epochs=2, batch_size=100), seed=0, verbose=True, log=lines.append)
+    assert len(lines) == 2
+    assert "epoch   1/2" in lines[0] and "loss" in lines[0] and "train acc" in lines[0] and "ura" in lines[0]
+
+
+def test_nan_stops_training_naming_the_step_and_term(toy):
+    _, train, _ = toy
+
+    class Exploding(EAU):
+        calls = 0
+
+        def loss_forward(self, params, xs, y, draws):
+            loss, cache = super().loss_forward(params, xs, y, draws)
+            Exploding.calls += 1
+            if Exploding.calls == 3:
+                cache["terms"]["ura"] = np.float64(np.nan)
+            return loss, cache
+
+    with pytest.raises(TrainingDiverged, match=r"step 3: loss term ura became non-finite"):
+        fit(Exploding([16, 16], 4), train, TrainConfig(epochs=1, batch_size=100), seed=0)
+
+
+def test_config_and_input_errors(toy):
+    _, train, _ = toy
+    with pytest.raises(ValueError, match="fusion: expected one of"):
+        EAUConfig(fusion="attention")
+    with pytest.raises(ValueError, match="ura_variant"):
+        EAUConfig(ura_variant="simclr")
+    with pytest.raises(ValueError, match="temperature"):
+        EAUConfig(temperature=-1.0)
+    with pytest.raises(ValueError, match="beta"):
+        EAUConfig(beta=-0.1)
+    with pytest.raises(ValueError, match="method: expected one of"):
+        make_method("transformer", [16, 16], 4)
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=1)
+    model = EAU([16, 16], 4)
+    from mini_eau.model import check_inputs
+
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        check_inputs([train.xs[0], train.xs[1][:-1]])
+    with pytest.raises(ValueError, match=r"xs\[1\]: expected shape \(\*, 16\)"):
+        check_inputs([train.xs[0], train.xs[1][:, :3]], input_dims=model.input_dims)
+    with pytest.raises(ValueError, match=r"y: labels must lie in \[0, 3\]"):
+        check_inputs(train.xs, train.y + 4, n_classes=4)
+    with pytest.raises(ValueError, match="xs: expected a list of M >= 2"):
+        check_inputs([train.xs[0]])
+    nan_x = train.xs[0].copy()
+    nan_x[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"xs\[0\]: contains NaN"):
+        check_inputs([nan_x, train.xs[1]])
+
+
+def test_demo_fast_writes_results_and_figures(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "mini_eau", "demo", "--fast", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    r = json.loads((tmp_path / "results.json").read_text())
+    assert set(r["methods"]) == {"eau", "concat", "late", "mean", "precision", "tmc", "qmf", "unimodal_a",
+                                 "unimodal_b", "oracle"}
+    n = len(r["noise_levels"])
+    for m in r["methods"].values():
+        assert len(m["accuracy"]) == len(m["ece"]) == len(m["nll"]) == n
+    assert len(r["fusion_weight_noisy"]) == n and set(r["spearman"]) == {"a", "b"}
+    assert r["data"] == "toy" and r["seed"] == 0 and r["runtime_s"] > 0
+    for fig in ("accuracy_vs_noise.png", "fusion_weight_vs_noise.png", "uncertainty_vs_noise.png", "reliability.png"):
+        assert (tmp_path / fig).stat().st_size > 5000
+    # what the demo is for: at the highest noise EAU beats concatenation, and it
+    # turns the noisy modality down as its noise rises
+    acc = r["methods"]
+    assert acc["eau"]["accuracy"][-1] > acc["concat"]["accuracy"][-1]
+    assert r["fusion_weight_noisy"][-1] < r["fusion_weight_noisy"][0]
+    assert r["spearman"]["a"] > 0.5 and r["spearman"]["b"] > 0.5
+    assert "accuracy vs noise" in res.stdout
