@@ -66,6 +66,19 @@ class Trained:
     def predict(self, xs):
         return self.predict_proba(xs).argmax(axis=1)
 
+    def save(self, path):
+        """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
+        from .checkpoint import save
+
+        return save(path, self)
+
+    @staticmethod
+    def load(path, expect=None):
+        """Read a checkpoint written by :meth:`save`."""
+        from .checkpoint import load
+
+        return load(path, expect)
+
 
 def _to_backend(data, xp):
     return [xp.asarray(x, dtype=np.float64) for x in data.xs], xp.asarray(data.y)

@@ -1,0 +1,92 @@
+"""Checkpoints: exact round trip, clear errors, no half-written files (issue: reliability)."""
+import os
+
+import numpy as np
+import pytest
+
+from mini_eau import checkpoint
+from mini_eau.baselines import make_method
+from mini_eau.data import ToyProblem
+from mini_eau.model import EAU, EAUConfig
+from mini_eau.train import TrainConfig, Trained, fit
+
+
+@pytest.fixture(scope="module")
+def trained():
+    prob = ToyProblem(seed=0)
+    data = prob.sample(300, np.random.default_rng(0))
+    return fit(EAU([16, 16], 4, EAUConfig(hidden=(8,))), data, TrainConfig(epochs=1, batch_size=100), seed=0), data
+
+
+def test_round_trip_is_exact(tmp_path, trained):
+    tr, data = trained
+    path = tmp_path / "eau.npz"
+    tr.save(path)
+    back = Trained.load(path)
+    assert back.model.config == tr.model.config and back.model.name == "eau"
+    assert all(np.array_equal(back.params[k], tr.params[k]) for k in tr.params)
+    assert np.array_equal(back.predict_proba(data.xs), tr.predict_proba(data.xs))
+    assert back.history == tr.history
+
+
+def test_baselines_round_trip(tmp_path, trained):
+    _, data = trained
+    for name in ("unimodal_b", "tmc", "precision"):
+        tr = fit(make_method(name, [16, 16], 4, EAUConfig(hidden=(8,))), data, TrainConfig(epochs=1, batch_size=100))
+        tr.save(tmp_path / f"{name}.npz")
+        back = Trained.load(tmp_path / f"{name}.npz")
+        assert back.model.name == name
+        assert np.array_equal(back.predict_proba(data.xs), tr.predict_proba(data.xs))
+
+
+def test_no_pickle_needed(tmp_path, trained):
+    tr, _ = trained
+    tr.save(tmp_path / "a.npz")
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+
+
+def test_truncated_file_gives_a_clear_error(tmp_path, trained):
+    tr, _ = trained
+    path = tmp_path / "t.npz"
+    tr.save(path)
+    blob = path.read_bytes()
+    path.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        Trained.load(path)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match="cannot be read"):
+        Trained.load(tmp_path / "junk.npz")
+
+
+def test_other_configuration_and_missing_array(tmp_path, trained):
+    tr, _ = trained
+    path = tmp_path / "c.npz"
+    tr.save(path)
+    with pytest.raises(ValueError, match=r"another configuration; differs in \['config.hidden'\]"):
+        Trained.load(path, expect=EAU([16, 16], 4, EAUConfig(hidden=(9,))))
+    Trained.load(path, expect=EAU([16, 16], 4, EAUConfig(hidden=(8,))))  # same configuration: fine
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "param/vib.W_out"}
+    np.savez(tmp_path / "m.npz", **arrays)
+    with pytest.raises(ValueError, match=r"missing parameter array\(s\) \['vib.W_out'\]"):
+        Trained.load(tmp_path / "m.npz")
+    np.savez(tmp_path / "plain.npz", a=np.ones(2))
+    with pytest.raises(ValueError, match="not a mini_eau checkpoint"):
+        Trained.load(tmp_path / "plain.npz")
+
+
+def test_failed_save_keeps_the_old_file(tmp_path, trained, monkeypatch):
+    tr, _ = trained
+    path = tmp_path / "keep.npz"
+    tr.save(path)
+    good = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint.np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        tr.save(path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.npz"]  # no temporary left behind
