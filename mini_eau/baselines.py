@@ -30,7 +30,7 @@ from .backend import get_array_module
 from .baselines_losses import qmf_loss_backward, qmf_loss_forward, qmf_predict, qmf_weights, tmc_loss_backward, tmc_loss_forward, tmc_predict
 from .gradcheck import Case, register
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .model import EAU, EAUConfig, encoder_backward, encoder_forward, init_encoder, positional_loss
+from .model import EAU, EAUConfig, draw_masks, encoder_backward, encoder_forward, init_encoder, positional_loss
 from .validation import check_choice
 
 __all__ = ["Unimodal", "Concat", "Late", "TMC", "QMF", "METHODS", "make_method"]
@@ -65,11 +65,11 @@ class _Encoders:
         return p
 
     def draw(self, n, rng, xp=np, dtype=np.float64):
+        """Dropout masks, when the encoders use dropout (see :meth:`EAU.draw`)."""
         c = self.config
         if c.keep_prob >= 1.0:
             return {}
-        masks = [[(rng.random((n, h)) < c.keep_prob).astype(dtype) for h in c.hidden] for _ in range(self.M)]
-        return {"masks": [[xp.asarray(mk) for mk in per_m] for per_m in masks]}
+        return {"masks": draw_masks(rng, n, c.hidden, self.M, c.keep_prob, xp, dtype)}
 
     def _encode(self, params, xs, masks):
         c = self.config

@@ -113,6 +113,11 @@ def encoder_backward(dh, cache):
     return dh, dWs[::-1], dbs[::-1]
 
 
+def draw_masks(rng, n, hidden, n_modalities, keep_prob, xp=np, dtype=np.float64):
+    """Dropout keep-masks: per modality, one (n, h) 0/1 array per hidden layer."""
+    return [[xp.asarray(rng.random((n, h)) < keep_prob).astype(dtype) for h in hidden] for _ in range(n_modalities)]
+
+
 def check_inputs(xs, y=None, input_dims=None, n_classes=None):
     """Validate a multimodal batch: a list of (N, D_m) float arrays (+ labels)."""
     if not isinstance(xs, (list, tuple)) or len(xs) < 2:
@@ -258,20 +263,19 @@ class EAU:
 
         ``eps1``/``eps2``: anchor and augmented noise (M, N, D); ``eps_f``:
         VIB noise (N, Z); ``masks``: per modality, per layer keep-masks.
-        Drawn on the host from the seeded generator (so NumPy and CuPy runs
-        see the same numbers) and moved to ``xp`` once.
+        ``rng`` is a generator of the backend (see
+        :func:`mini_eau.train.noise_generator`), so on a GPU the noise is
+        drawn on the device; ``xp.asarray`` is then a no-op.
         """
         c = self.config
         shape = (self.M, n, c.d_embed)
-        d = {"eps1": rng.standard_normal(shape), "eps2": rng.standard_normal(shape)}
+        d = {"eps1": xp.asarray(rng.standard_normal(shape), dtype=dtype),
+             "eps2": xp.asarray(rng.standard_normal(shape), dtype=dtype)}
         if c.vib:
-            d["eps_f"] = rng.standard_normal((n, c.d_bottleneck))
+            d["eps_f"] = xp.asarray(rng.standard_normal((n, c.d_bottleneck)), dtype=dtype)
         if c.keep_prob < 1.0:
-            d["masks"] = [[(rng.random((n, h)) < c.keep_prob).astype(dtype) for h in c.hidden] for _ in range(self.M)]
-        out = {k: xp.asarray(v, dtype=dtype) for k, v in d.items() if k != "masks"}
-        if "masks" in d:
-            out["masks"] = [[xp.asarray(mk) for mk in per_m] for per_m in d["masks"]]
-        return out
+            d["masks"] = draw_masks(rng, n, c.hidden, self.M, c.keep_prob, xp, dtype)
+        return d
 
     # ------------------------------------------------------------ the loss
     def _encode(self, params, xs, masks):

@@ -25,7 +25,7 @@ from .backend import default_xp, to_numpy
 from .optim import Adam
 from .validation import check_positive
 
-__all__ = ["TrainConfig", "TrainingDiverged", "Trained", "fit"]
+__all__ = ["TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -58,10 +58,12 @@ class Trained:
     params: dict
     history: list = field(default_factory=list)
     runtime_s: float = 0.0
+    xp: object = None
 
     def predict_proba(self, xs):
-        xp = default_xp()
-        return to_numpy(self.model.predict_proba(self.params, [xp.asarray(x) for x in xs]))
+        """Class probabilities (N, K) as a NumPy array, computed on the training backend."""
+        xp = default_xp() if self.xp is None else self.xp
+        return to_numpy(self.model.predict_proba(self.params, [xp.asarray(x, dtype=np.float64) for x in xs]))
 
     def predict(self, xs):
         return self.predict_proba(xs).argmax(axis=1)
@@ -84,7 +86,20 @@ def _to_backend(data, xp):
     return [xp.asarray(x, dtype=np.float64) for x in data.xs], xp.asarray(data.y)
 
 
-def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, params=None):
+def noise_generator(rng, xp):
+    """The generator that draws a step's noise *on the backend* (no host-to-device copy per step).
+
+    NumPy runs use ``rng`` itself.  Other backends get their own generator
+    (``xp.random.default_rng``) seeded from ``rng``, so a run is still
+    reproducible from its one seed, but its noise differs from the NumPy
+    run's (device generators use other algorithms).
+    """
+    if xp is np:
+        return rng
+    return xp.random.default_rng(int(rng.integers(2 ** 63 - 1)))
+
+
+def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, params=None, xp=None):
     """Train ``model`` on ``data`` (a :class:`mini_eau.data.MultimodalData`).
 
     Parameters
@@ -98,6 +113,9 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
         Print one progress line per epoch (loss, its terms, accuracy).
     params : dict, optional
         Start from these parameters instead of a fresh initialisation.
+    xp : module, optional
+        Array backend (default: :func:`mini_eau.backend.default_xp`, i.e.
+        NumPy unless ``MINI_EAU_BACKEND=cupy`` or ``set_default_backend("cupy")``).
 
     Raises
     ------
@@ -109,26 +127,28 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     from .model import check_inputs
 
     check_inputs(data.xs, data.y, getattr(model, "input_dims", None), getattr(model, "n_classes", None))
-    xp = default_xp()
+    xp = default_xp() if xp is None else xp
     n = len(data.y)
     if n < 2:
         raise ValueError(f"data: expected at least 2 samples, got {n}")
     if params is None:
         params = model.init_params(rng)
+    # the only host-to-device copies: parameters and data, once
     params = {k: xp.asarray(v) for k, v in params.items()}
     xs, y = _to_backend(data, xp)
+    noise_rng = noise_generator(rng, xp)
     opt = Adam(params, lr=config.lr)
     history, step, t0 = [], 0, time.perf_counter()
     bs = min(config.batch_size, n)
     for epoch in range(1, config.epochs + 1):
-        perm = rng.permutation(n)
+        perm = xp.asarray(rng.permutation(n))  # one small copy per epoch, not per step
         step_terms, n_correct = [], []
         if hasattr(model, "start_epoch"):
             model.start_epoch(epoch, config.epochs)
         for start in range(0, n - bs + 1, bs):  # drop the ragged last batch: the contrastive loss wants full batches
-            idx = xp.asarray(perm[start:start + bs])
+            idx = perm[start:start + bs]
             xb, yb = [x[idx] for x in xs], y[idx]
-            draws = model.draw(bs, rng, xp=xp)
+            draws = model.draw(bs, noise_rng, xp=xp)
             loss, cache = model.loss_forward(params, xb, yb, draws)
             grads = model.loss_backward(1.0, cache)
             if config.weight_decay:
@@ -146,7 +166,7 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
             terms = ", ".join(f"{k} {v:.4f}" for k, v in rec["terms"].items())
             log(f"[{getattr(model, 'name', 'model')}] epoch {epoch:3d}/{config.epochs}  loss {rec['loss']:.4f} "
                 f"({terms})  train acc {rec['accuracy']:.3f}")
-    return Trained(model, params, history, time.perf_counter() - t0)
+    return Trained(model, params, history, time.perf_counter() - t0, xp)
 
 
 def _epoch_record(epoch, step_terms, xp):
