@@ -172,7 +172,7 @@ class EAUConfig:
     d_embed: int = 8
     d_bottleneck: int = 8
     activation: str = "relu"
-    keep_prob: float = 1.0
+    keep_prob: float = 0.8
     fusion: str = "paper"
     temperature: float = 0.1
     tau: float = 0.5
