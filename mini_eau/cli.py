@@ -25,9 +25,22 @@ def _gradcheck(args):
     return 0 if n_ok == len(comps) else 1
 
 
+def _use_backend(command, name):
+    """Switch the array backend (``name``, else $MINI_EAU_BACKEND); a clear message, not a traceback, if it cannot run."""
+    from .backend import BackendUnavailable, default_xp, set_default_backend
+
+    try:
+        if name is not None:
+            set_default_backend(name)
+        default_xp()  # the environment's choice is checked here too, not halfway through training
+    except (BackendUnavailable, ValueError) as err:
+        raise SystemExit(f"{command}: {err}") from None
+
+
 def _demo(args):
     from .demo import run_demo
 
+    _use_backend("demo", args.backend)
     run_demo(data=args.data, seed=args.seed, out=args.out, fast=args.fast, verbose=args.verbose)
     print(f"wrote {args.out}/results.json and figures")
     return 0
@@ -47,6 +60,19 @@ def _ablations(args):
     return 0
 
 
+def _bench(args):
+    from .backend import BackendUnavailable
+    from .bench import main as bench_main
+
+    sizes = ("tiny",) if args.quick else tuple(args.sizes)
+    try:
+        bench_main(backend=args.backend, sizes=sizes, repeats=args.repeats, warmup=args.warmup, json_path=args.json,
+                   use_torch=not args.no_torch)
+    except (BackendUnavailable, ValueError) as err:
+        raise SystemExit(f"bench: {err}") from None
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m mini_eau", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -62,6 +88,8 @@ def build_parser():
     d.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     d.add_argument("--fast", action="store_true", help="small data and few epochs (seconds; for tests)")
     d.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch and method")
+    d.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+                   help="array backend (default: $MINI_EAU_BACKEND, else numpy); cupy trains on the GPU")
     d.set_defaults(func=_demo)
 
     a = sub.add_parser("ablations", help="EAU with L_UDR, L_URA, the VIB or uncertainty weights removed")
@@ -70,6 +98,18 @@ def build_parser():
     a.add_argument("--out", default="runs/ablations")
     a.add_argument("--fast", action="store_true")
     a.set_defaults(func=_ablations)
+
+    b = sub.add_parser("bench", help="time one EAU training step: hand-derived vs autograd vs the matmul floor vs torch")
+    b.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+                   help="array backend (default: $MINI_EAU_BACKEND, else numpy)")
+    b.add_argument("--json", metavar="FILE", help="also write the medians and ratios to FILE")
+    b.add_argument("--sizes", nargs="+", choices=("tiny", "small", "large"), default=["small", "large"],
+                   help="which sizes to time (default: small large)")
+    b.add_argument("--quick", action="store_true", help="the tiny size with 3 rounds only (seconds; for tests)")
+    b.add_argument("--repeats", type=int, default=None, help="timed rounds per size (default: per size)")
+    b.add_argument("--warmup", type=int, default=None, help="warm-up rounds per size (default: per size)")
+    b.add_argument("--no-torch", action="store_true", help="leave out the PyTorch column even if torch is installed")
+    b.set_defaults(func=_bench)
     return p
 
 

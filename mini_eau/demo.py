@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import metrics
+from .backend import to_numpy
 from .baselines import METHODS, make_method
 from .data import DIGITS_LEVELS, TOY_LEVELS, ToyProblem, add_noise, digits_sweep, load_digits_two_view
 from .model import EAUConfig
@@ -137,7 +138,7 @@ def run_demo(data="toy", seed=0, out="runs/demo", fast=False, config=None, metho
     if "oracle" in results["methods"]:
         results["methods"]["oracle"]  # keep the key order readable below
     if "eau" in trained:
-        eau = trained["eau"]
+        eau = _on_host(trained["eau"])
         results["fusion_weight_noisy"] = [float(eau.model.fusion_weights(eau.params, d.xs)[0].mean()) for d in sweep_a]
         results["fusion_weight_noisy_b"] = [float(eau.model.fusion_weights(eau.params, d.xs)[1].mean()) for d in sweep_b]
         u_a = np.concatenate([eau.model.uncertainty(eau.params, d.xs)[0] for d in sweep_a])
@@ -159,9 +160,21 @@ def run_demo(data="toy", seed=0, out="runs/demo", fast=False, config=None, metho
         if figures:
             from .plots import demo_figures
 
-            demo_figures(results, trained.get("eau"), sweep_a, sweep_b, out)
+            demo_figures(results, _on_host(trained.get("eau")), sweep_a, sweep_b, out)
     log(format_table(results))
     return results
+
+
+def _on_host(trained):
+    """A NumPy copy of a model trained on another backend (e.g. CuPy), for the analysis on host test data.
+
+    The fusion weights, uncertainties and figures feed the model NumPy arrays;
+    on a GPU backend those would meet device parameters, so the parameters are
+    copied back once, after training.
+    """
+    if trained is None or trained.xp is None or trained.xp is np:
+        return trained
+    return replace(trained, params={k: to_numpy(v) for k, v in trained.params.items()}, xp=np)
 
 
 def format_table(results):
