@@ -148,27 +148,26 @@ def cosine_similarity_backward(dout, cache):
 
 
 # ------------------------------------------------------------------ L_URA, one modality
-def _offsets(variant, n, dtype, xp):
-    """The constant B of l_i = LSE_j(S_ij + B_ij) - S_ii, and the identity."""
-    eye = xp.eye(n, dtype=dtype)  # dtype of S, so float32 embeddings stay float32
+# Each variant is l_i = LSE_j(S_ij + B_ij) - S_ii with a constant offset B:
+#   paper   B = log(N-1) on the diagonal  -> the positive counted N-1 times
+#   infonce B = 0
+#   official B = log 2 off the diagonal   -> every negative counted twice
+# B never becomes a matrix: only the diagonal term of each row's sum changes,
+# so L_URA costs four passes over the N x N similarities (max, subtract, exp,
+# sum), not a dozen — at N = 4096 that is most of a training step.
+def _lse_rows(S, diag, variant, n, xp, axis):
+    """Per row (axis=1) or column (axis=0): l = LSE_j(S_j + B_j) - S_diag, and what the backward needs."""
+    mx = xp.max(S, axis=axis)  # log-sum-exp: exp only sees numbers <= 0
+    E = xp.exp(S - (mx[:, None] if axis == 1 else mx[None, :]))
+    Z = xp.sum(E, axis=axis)
+    e_diag = xp.exp(diag - mx)  # the positive's own term of Z
     if variant == "paper":
-        # (N-1) e^{S_ii} = e^{S_ii + log(N-1)}: the paper's denominator as one LSE
-        return math.log(n - 1) * eye, eye
-    if variant == "official":
-        # 2 e^{S_ij} = e^{S_ij + log 2} for every negative
-        return math.log(2.0) * (1.0 - eye), eye
-    return 0.0 * eye, eye
-
-
-def _row_terms(S, B, eye, xp):
-    """Per-row l_i = LSE_j(S_ij - S_ii + B_ij) and the row softmax P of S + B."""
-    # Subtracting S_ii inside the LSE makes the positive's entry exactly B_ii,
-    # so "paper" satisfies l_i >= log(N-1) in floating point, not just on paper.
-    U = S - xp.sum(S * eye, axis=1, keepdims=True) + B
-    m = xp.max(U, axis=1, keepdims=True)  # log-sum-exp: exp only sees numbers <= 0
-    e = xp.exp(U - m)
-    total = xp.sum(e, axis=1, keepdims=True)
-    return (m + xp.log(total))[:, 0], e / total
+        Zb = Z + (n - 2) * e_diag  # (N-1) e^{S_ii} + sum_{j != i} e^{S_ij}
+    elif variant == "official":
+        Zb = 2.0 * Z - e_diag  # e^{S_ii} + 2 sum_{j != i} e^{S_ij}
+    else:
+        Zb = Z
+    return mx - diag + xp.log(Zb), (E, Zb)
 
 
 def ura_loss_forward(anchor, positive, tau=0.5, variant="paper", *, eps=COSINE_EPS):
@@ -229,12 +228,15 @@ def ura_loss_forward(anchor, positive, tau=0.5, variant="paper", *, eps=COSINE_E
 
     Numerics
     --------
-    Every variant is evaluated as a log-sum-exp of
-    :math:`U_{ij} = S_{ij} - S_{ii} + B_{ij}` with the row maximum subtracted:
+    Every variant is evaluated as a log-sum-exp with the row maximum
+    :math:`m_i` subtracted, :math:`l_i = m_i - S_{ii} + \log \sum_j e^{S_{ij} + B_{ij} - m_i}`:
     :math:`|S| \le 1/\tau`, so for :math:`\tau = 10^{-3}` the raw exponents
     reach :math:`\pm 2000` and a direct :math:`e^{S}` would overflow. The
-    positive's entry :math:`U_{ii} = B_{ii}` is exact, so the paper bound
-    :math:`l_i \ge \log(N-1)` also holds for the computed :math:`l_i`.
+    offset :math:`B` only rescales the diagonal term of each row's sum
+    (:math:`\times (N-1)` for paper) or its off-diagonal part (:math:`\times 2`
+    for official), so it is never built as an :math:`N \times N` matrix; the
+    paper bound :math:`l_i \ge \log(N-1)` holds for the computed values to
+    rounding (tested).
     Near-zero-length embeddings are handled by the cosine's
     :math:`\epsilon` (see :func:`cosine_similarity_forward`).
 
@@ -266,28 +268,46 @@ def ura_loss_forward(anchor, positive, tau=0.5, variant="paper", *, eps=COSINE_E
     check_positive("eps", eps)
     xp = get_array_module(anchor, positive)
 
-    C, cos_cache = cosine_similarity_forward(anchor, positive, eps=eps)
-    S = C / tau
-    B, eye = _offsets(variant, n, unbox(S).dtype, xp)
-    l_row, P = _row_terms(S, B, eye, xp)
+    a_hat, r = _normalise_rows(anchor, eps, xp)
+    b_hat, q = _normalise_rows(positive, eps, xp)
+    S = (a_hat / tau) @ b_hat.T  # S = C / tau, the 1/tau applied to N x D, not N x N, numbers
+    diag = xp.sum(a_hat * b_hat, axis=1) / tau  # S_ii in O(N D)
+    l_row, rows = _lse_rows(S, diag, variant, n, xp, axis=1)
     if variant == "official":
-        l_col, Q = _row_terms(S.T, B, eye, xp)
+        l_col, cols = _lse_rows(S, diag, variant, n, xp, axis=0)  # the same expression on S^T
         loss = 0.5 * (xp.mean(l_row) + xp.mean(l_col))
     else:
-        Q = None
+        cols = None
         loss = xp.mean(l_row)
-    return loss, (cos_cache, P, Q, eye, tau)
+    return loss, ((a_hat, r, b_hat, q), rows, cols, variant, tau)
+
+
+def _softmax_grad(E, Zb, coef, variant, axis):
+    """coef * (P - I) for P the row (axis=1) or column (axis=0) softmax of S + B."""
+    n = E.shape[0]
+    w = coef / Zb
+    G = E * (w[:, None] if axis == 1 else w[None, :])  # the one N x N pass of the backward
+    diag = G.reshape(-1)[:: n + 1]  # a view of the diagonal: fixed in O(N)
+    if variant == "paper":
+        diag *= n - 1
+    elif variant == "official":
+        G *= 2.0
+        diag *= 0.5
+    diag -= coef
+    return G
 
 
 def ura_loss_backward(dout, cache):
     """Gradients ``(danchor, dpositive)`` of :func:`ura_loss_forward`."""
-    cos_cache, P, Q, eye, tau = cache
-    n = P.shape[0]
-    if Q is None:
-        dS = (P - eye) * (dout / n)
+    cos_cache, rows, cols, variant, tau = cache
+    n = rows[0].shape[0]
+    if cols is None:
+        dS = _softmax_grad(*rows, dout / (n * tau), variant, axis=1)
     else:
-        dS = ((P - eye) + (Q - eye).T) * (dout / (2 * n))
-    return cosine_similarity_backward(dS / tau, cos_cache)
+        dS = _softmax_grad(*rows, dout / (2 * n * tau), variant, axis=1)
+        dS += _softmax_grad(*cols, dout / (2 * n * tau), variant, axis=0)
+    # dS already carries the 1/tau of S = C / tau
+    return cosine_similarity_backward(dS, cos_cache)
 
 
 # ------------------------------------------------------------ L_URA, all modalities
