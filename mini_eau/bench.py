@@ -41,6 +41,7 @@ from .contrastive import COSINE_EPS
 from .gaussian import S_MAX, S_MIN
 from .model import EAU, EAUConfig
 from .optim import Adam
+from .validation import trusted_values
 
 __all__ = ["SIZES", "BenchSize", "make_problem", "step_matmuls", "torch_eau_loss", "run_bench", "format_table", "main"]
 
@@ -265,8 +266,9 @@ def _columns(size, xp, torch_device):
     xs_d, y_d, draws_d = [xp.asarray(x) for x in xs], xp.asarray(y), _convert(draws, xp.asarray)
 
     def hand():
-        loss, cache = model.loss_forward(p_hand, xs_d, y_d, draws_d)
-        opt.step(model.loss_backward(1.0, cache))
+        with trusted_values():  # as in fit(): data scanned once, not in every component
+            loss, cache = model.loss_forward(p_hand, xs_d, y_d, draws_d)
+            opt.step(model.loss_backward(1.0, cache))
         return loss
 
     columns.append(("hand", hand, sync, None))
@@ -279,8 +281,9 @@ def _columns(size, xp, torch_device):
         value_and_grad = autograd.value_and_grad(lambda p: model.loss_forward(p, xs, y, draws)[0])
 
         def autograd_step():
-            loss, grads = value_and_grad(p_ad)
-            opt_ad.step(grads)
+            with trusted_values():  # the same checks as the hand step
+                loss, grads = value_and_grad(p_ad)
+                opt_ad.step(grads)
             return loss
 
         columns.append(("autograd", autograd_step, sync, None))

@@ -23,7 +23,7 @@ import numpy as np
 
 from .backend import default_xp, to_numpy
 from .optim import Adam
-from .validation import check_positive
+from .validation import check_positive, trusted_values
 
 __all__ = ["TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator"]
 
@@ -149,8 +149,9 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
             idx = perm[start:start + bs]
             xb, yb = [x[idx] for x in xs], y[idx]
             draws = model.draw(bs, noise_rng, xp=xp)
-            loss, cache = model.loss_forward(params, xb, yb, draws)
-            grads = model.loss_backward(1.0, cache)
+            with trusted_values():  # the data were scanned above; the epoch-end guard catches NaN
+                loss, cache = model.loss_forward(params, xb, yb, draws)
+                grads = model.loss_backward(1.0, cache)
             if config.weight_decay:
                 for k in grads:
                     grads[k] = grads[k] + config.weight_decay * params[k]
