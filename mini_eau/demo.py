@@ -25,7 +25,7 @@ from . import metrics
 from .backend import to_numpy
 from .baselines import METHODS, make_method
 from .data import DIGITS_LEVELS, TOY_LEVELS, ToyProblem, add_noise, digits_sweep, load_digits_two_view
-from .model import EAUConfig
+from .model import EAU, EAUConfig
 from .train import TrainConfig, fit
 
 __all__ = ["DemoSettings", "DEFAULTS", "prepare_data", "run_demo", "run_ablations", "ABLATIONS"]
@@ -107,8 +107,12 @@ def _oracle(uni_probs, sweep, train_acc):
 
 
 def run_demo(data="toy", seed=0, out="runs/demo", fast=False, config=None, methods=METHODS, verbose=False,
-             figures=True, log=print):
-    """Train every method, evaluate the sweeps, write ``results.json`` and figures; returns the results dict."""
+             figures=True, log=print, return_trained=False):
+    """Train every method, evaluate the sweeps, write ``results.json`` and figures.
+
+    Returns the results dict, or ``(results, trained)`` with ``return_trained``
+    (``trained``: method name -> :class:`mini_eau.train.Trained`).
+    """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     s = DEFAULTS[(data, fast)]
@@ -135,8 +139,6 @@ def run_demo(data="toy", seed=0, out="runs/demo", fast=False, config=None, metho
             probs = [[trained[n].predict_proba(d.xs) for d in sweep] for n in ("unimodal_a", "unimodal_b")]
             target = results[key] if key == "methods" else results["sweep_b"]["methods"]
             target["oracle"] = _oracle(probs, sweep, tr_acc)
-    if "oracle" in results["methods"]:
-        results["methods"]["oracle"]  # keep the key order readable below
     if "eau" in trained:
         eau = _on_host(trained["eau"])
         results["fusion_weight_noisy"] = [float(eau.model.fusion_weights(eau.params, d.xs)[0].mean()) for d in sweep_a]
@@ -162,7 +164,7 @@ def run_demo(data="toy", seed=0, out="runs/demo", fast=False, config=None, metho
 
             demo_figures(results, _on_host(trained.get("eau")), sweep_a, sweep_b, out)
     log(format_table(results))
-    return results
+    return (results, trained) if return_trained else results
 
 
 def _on_host(trained):
@@ -204,22 +206,28 @@ ABLATIONS = {
 }
 
 
-def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, config=None, log=print):
-    """EAU with one piece removed at a time, averaged over ``seeds``; returns {name: mean accuracies}."""
+def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, config=None, log=print, variants=None):
+    """EAU with one piece removed at a time, averaged over ``seeds``; returns {name: mean accuracies}.
+
+    Each variant is trained exactly as :func:`run_demo` trains EAU (same data,
+    budget and generator seed), so the ``eau`` row is the demo's model.
+    """
     config = EAU_DEFAULTS if config is None else config
     s = DEFAULTS[(data, fast)]
-    table = {name: [] for name in ABLATIONS}
+    variants = list(ABLATIONS) if variants is None else list(variants)
+    for v in variants:
+        if v not in ABLATIONS:
+            raise ValueError(f"variants: expected names from {tuple(ABLATIONS)}, got {v!r}")
+    table = {name: [] for name in variants}
     levels = None
     for seed in seeds:
         rng = np.random.default_rng(seed)
         train, sweep_a, _, levels, _ = prepare_data(data, seed, fast, rng)
         dims = [x.shape[1] for x in train.xs]
-        for name, change in ABLATIONS.items():
-            from .model import EAU
-
-            model = EAU(dims, train.n_classes, replace(config, **change))
+        for name in variants:
+            model = EAU(dims, train.n_classes, replace(config, **ABLATIONS[name]))
             tr = fit(model, train, TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr),
-                     rng=np.random.default_rng([seed, 100]))
+                     rng=np.random.default_rng([seed, METHODS.index("eau")]))
             table[name].append([metrics.accuracy(tr.predict_proba(d.xs), d.y) for d in sweep_a])
     mean = {k: np.mean(v, axis=0).tolist() for k, v in table.items()}
     lines = [f"ablations ({data}, seeds {list(seeds)}): accuracy vs noise on the first modality",

@@ -38,10 +38,11 @@ from .contrastive import ura_loss_backward, ura_loss_forward
 from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
 from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_backward, sample_forward
 from .gradcheck import Case, register
-from .kl import kl_standard_normal_backward, kl_standard_normal_forward, udr_loss_backward, udr_loss_forward
+from .kl import udr_loss_backward, udr_loss_forward
 from .layers import (dropout_backward, dropout_forward, linear_backward, linear_forward, relu_backward, relu_forward,
                      softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward, tanh_backward, tanh_forward)
 from .validation import check_array, check_choice, check_labels, check_positive, check_same_batch
+from .vib import vib_loss_backward, vib_loss_forward
 
 __all__ = [
     "EAUConfig",
@@ -396,15 +397,27 @@ class EAU:
         mus, ss, _ = self._encode(params, xs, None)
         return mus, ss
 
+    def fuse(self, params, xs):
+        r"""The fused representation :math:`\hat x = \sum_m \alpha^m \mu^m` (N, D) (SPEC §6)."""
+        c = self.config
+        mus, ss = self.embed(params, xs)
+        return fuse_forward(mus, ss, temperature=c.temperature, variant=c.fusion)[0]
+
+    def vib_code(self, params, xs):
+        r"""The VIB code's Gaussian :math:`(\mu_f, s_f)`, each (N, Z) (SPEC §7); its KL to the prior is the rate."""
+        if not self.config.vib:
+            raise ValueError("vib_code: this model was built with vib=False (no bottleneck)")
+        (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs), *(params[k] for k in _VIB_NAMES[:4]))
+        return mu_f, s_f
+
     def predict_proba(self, params, xs):
         r"""Class probabilities from the fused means through :math:`\text{dec}(\mu_f)` (SPEC §7)."""
         c = self.config
-        mus, ss = self.embed(params, xs)
-        fused, _ = fuse_forward(mus, ss, temperature=c.temperature, variant=c.fusion)
         if c.vib:
-            mu_f = fused @ params["vib.W_mu"] + params["vib.b_mu"]
+            mu_f, _ = self.vib_code(params, xs)
             logits = mu_f @ params["vib.W_out"] + params["vib.b_out"]
         else:
+            fused = self.fuse(params, xs)
             logits = fused @ params["cls.W"] + params["cls.b"]
         return softmax(logits, axis=1)
 
@@ -423,31 +436,18 @@ class EAU:
 
 
 # ------------------------------------------------------------- the VIB head
-def _vib_forward(fused, params, eps_f, y, beta):
-    r"""VIB head on the fused representation (SPEC §7), composed from the pairs.
+_VIB_NAMES = ("vib.W_mu", "vib.b_mu", "vib.W_s", "vib.b_s", "vib.W_out", "vib.b_out")
 
-    :math:`(\mu_f, s_f) = \text{head}(\hat x)`, :math:`z_f = \mu_f + e^{s_f/2}\varepsilon`,
-    loss :math:`\mathrm{CE}(y, z_f W_{out} + b_{out}) + \beta\,\text{mean}_i \mathrm{KL}(q_i \| \mathcal N(0, I))`.
-    """
-    (mu_f, s_f), c_head = gaussian_head_forward(fused, params["vib.W_mu"], params["vib.b_mu"],
-                                                params["vib.W_s"], params["vib.b_s"])
-    z, c_z = sample_forward(mu_f, s_f, eps_f)
-    logits, c_lin = linear_forward(z, params["vib.W_out"], params["vib.b_out"])
-    ce, c_ce = softmax_cross_entropy_forward(logits, y)
-    kl, c_kl = kl_standard_normal_forward(mu_f, s_f)
-    n = kl.shape[0]
-    return ce + beta * kl.sum() / n, (c_head, c_z, c_lin, c_ce, c_kl, beta, n)
+
+def _vib_forward(fused, params, eps_f, y, beta):
+    """The VIB head on the fused representation (SPEC §7): :func:`mini_eau.vib.vib_loss_forward`."""
+    return vib_loss_forward(fused, *(params[k] for k in _VIB_NAMES), eps_f, y, beta=beta)
 
 
 def _vib_backward(dout, cache, grads):
     """Writes the VIB parameters' gradients into ``grads``; returns d(fused)."""
-    c_head, c_z, c_lin, c_ce, c_kl, beta, n = cache
-    dz, grads["vib.W_out"], grads["vib.b_out"] = linear_backward(softmax_cross_entropy_backward(dout, c_ce), c_lin)
-    dmu_f, ds_f = sample_backward(dz, c_z)
-    xp = get_array_module(dmu_f)
-    dmu_kl, ds_kl = kl_standard_normal_backward(xp.full(n, dout * beta / n), c_kl)
-    dfused, grads["vib.W_mu"], grads["vib.b_mu"], grads["vib.W_s"], grads["vib.b_s"] = gaussian_head_backward(
-        (dmu_f + dmu_kl, ds_f + ds_kl), c_head)
+    dfused, *g = vib_loss_backward(dout, cache)
+    grads.update(zip(_VIB_NAMES, g))
     return dfused
 
 

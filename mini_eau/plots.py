@@ -71,14 +71,14 @@ def demo_figures(results, eau, sweep_a, sweep_b, out):
     probs = np.concatenate([eau.predict_proba(d.xs) for d in sweep_a])
     y = np.concatenate([d.y for d in sweep_a])
     conf, acc, count = metrics.reliability_curve(probs, y, n_bins=15)
-    ok = count > 0
+    ok = count >= 10  # a bin of one or two samples says nothing about calibration
     edges = np.linspace(0, 1, 16)
     centres = 0.5 * (edges[1:] + edges[:-1])
     ax.bar(centres[ok], acc[ok], width=1 / 15, edgecolor="black", alpha=0.7, label="accuracy")
     ax.plot([0, 1], [0, 1], color="grey", ls="--", label="perfect calibration")
     ax.set_xlabel("confidence (max probability)")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"EAU reliability, all levels (ECE {metrics.ece(probs, y):.3f})")
+    ax.set_title(f"EAU reliability, all levels (ECE {metrics.ece(probs, y):.3f})\nbins with >= 10 samples", fontsize=9)
     ax.legend(fontsize=8)
     paths.append(_save(fig, out, "reliability.png"))
     return paths

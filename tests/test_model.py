@@ -145,3 +145,29 @@ def test_demo_fast_writes_results_and_figures(tmp_path):
     assert r["fusion_weight_noisy"][-1] < r["fusion_weight_noisy"][0]
     assert r["spearman"]["a"] > 0.5 and r["spearman"]["b"] > 0.5
     assert "accuracy vs noise" in res.stdout
+
+
+def test_ablation_eau_row_is_the_demo_model():
+    from mini_eau.demo import run_ablations, run_demo
+
+    quiet = lambda *a: None  # noqa: E731
+    demo = run_demo(fast=True, out=None, figures=False, methods=("eau",), log=quiet)
+    abl = run_ablations(seeds=(0,), fast=True, variants=("eau", "mean weights"), log=quiet)
+    assert abl["accuracy"]["eau"] == demo["methods"]["eau"]["accuracy"]
+    # uncertainty weighting is what buys robustness at the highest noise
+    assert abl["accuracy"]["eau"][-1] > abl["accuracy"]["mean weights"][-1] + 0.15
+    with pytest.raises(ValueError, match="variants"):
+        run_ablations(seeds=(0,), fast=True, variants=("no attention",), log=quiet)
+
+
+def test_vib_code_is_the_bottleneck_of_predict_proba(toy):
+    _, train, _ = toy
+    model = EAU([16, 16], 4)
+    params = model.init_params(np.random.default_rng(0))
+    mu_f, s_f = model.vib_code(params, [x[:5] for x in train.xs])
+    assert mu_f.shape == s_f.shape == (5, model.config.d_bottleneck)
+    logits = mu_f @ params["vib.W_out"] + params["vib.b_out"]
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(p / p.sum(1, keepdims=True), model.predict_proba(params, [x[:5] for x in train.xs]))
+    with pytest.raises(ValueError, match="vib=False"):
+        EAU([16, 16], 4, EAUConfig(vib=False)).vib_code(params, train.xs)
