@@ -112,7 +112,8 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     verbose : bool
         Print one progress line per epoch (loss, its terms, accuracy).
     params : dict, optional
-        Start from these parameters instead of a fresh initialisation.
+        Start from these parameters instead of a fresh initialisation
+        (they are copied, never changed).
     xp : module, optional
         Array backend (default: :func:`mini_eau.backend.default_xp`, i.e.
         NumPy unless ``MINI_EAU_BACKEND=cupy`` or ``set_default_backend("cupy")``).
@@ -133,8 +134,9 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
         raise ValueError(f"data: expected at least 2 samples, got {n}")
     if params is None:
         params = model.init_params(rng)
-    # the only host-to-device copies: parameters and data, once
-    params = {k: xp.asarray(v) for k, v in params.items()}
+    # the only host-to-device copies: parameters and data, once. xp.array copies,
+    # so the caller's ``params`` are never updated in place by Adam.
+    params = {k: xp.array(v) for k, v in params.items()}
     xs, y = _to_backend(data, xp)
     noise_rng = noise_generator(rng, xp)
     opt = Adam(params, lr=config.lr)

@@ -171,3 +171,13 @@ def test_vib_code_is_the_bottleneck_of_predict_proba(toy):
     np.testing.assert_allclose(p / p.sum(1, keepdims=True), model.predict_proba(params, [x[:5] for x in train.xs]))
     with pytest.raises(ValueError, match="vib=False"):
         EAU([16, 16], 4, EAUConfig(vib=False)).vib_code(params, train.xs)
+
+
+def test_fit_does_not_change_the_callers_parameters(toy):
+    _, train, _ = toy
+    model = EAU([16, 16], 4, EAUConfig(hidden=(8,)))
+    start = model.init_params(np.random.default_rng(0))
+    before = {k: v.copy() for k, v in start.items()}
+    tr = fit(model, train, TrainConfig(epochs=1, batch_size=100), params=start)
+    assert all(np.array_equal(start[k], before[k]) for k in start)
+    assert not all(np.array_equal(tr.params[k], before[k]) for k in start)
