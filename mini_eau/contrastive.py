@@ -149,25 +149,41 @@ def cosine_similarity_backward(dout, cache):
 
 # ------------------------------------------------------------------ L_URA, one modality
 # Each variant is l_i = LSE_j(S_ij + B_ij) - S_ii with a constant offset B:
-#   paper   B = log(N-1) on the diagonal  -> the positive counted N-1 times
-#   infonce B = 0
-#   official B = log 2 off the diagonal   -> every negative counted twice
+#   paper    B = log(N-1) on the diagonal  -> the positive counted N-1 times
+#   infonce  B = 0
+#   official B = log 2 off the diagonal    -> every negative counted twice
 # B never becomes a matrix: only the diagonal term of each row's sum changes,
 # so L_URA costs four passes over the N x N similarities (max, subtract, exp,
 # sum), not a dozen — at N = 4096 that is most of a training step.
-def _lse_rows(S, diag, variant, n, xp, axis):
-    """Per row (axis=1) or column (axis=0): l = LSE_j(S_j + B_j) - S_diag, and what the backward needs."""
-    mx = xp.max(S, axis=axis)  # log-sum-exp: exp only sees numbers <= 0
-    E = xp.exp(S - (mx[:, None] if axis == 1 else mx[None, :]))
-    Z = xp.sum(E, axis=axis)
-    e_diag = xp.exp(diag - mx)  # the positive's own term of Z
+def _offset(variant, n):
+    """(log of the positive's multiplicity, the negatives' multiplicity)."""
     if variant == "paper":
-        Zb = Z + (n - 2) * e_diag  # (N-1) e^{S_ii} + sum_{j != i} e^{S_ij}
-    elif variant == "official":
-        Zb = 2.0 * Z - e_diag  # e^{S_ii} + 2 sum_{j != i} e^{S_ij}
-    else:
-        Zb = Z
-    return mx - diag + xp.log(Zb), (E, Zb)
+        return math.log(n - 1), 1.0
+    if variant == "official":
+        return 0.0, 2.0
+    return 0.0, 1.0
+
+
+def _lse_rows(S, variant, n, xp, axis):
+    """Per row (axis=1) or column (axis=0): l = LSE_j(S_j + B_j) - S_diag, and what the backward needs.
+
+    With U_ij = S_ij - S_ii (so U_ii = 0 exactly: the diagonal is read from S
+    itself) and M_i = max_j(U_ij + B_ij), l_i = M_i + log sum_j e^{U_ij + B_ij - M_i}.
+    The positive's term e^{B_ii - M_i} is added exactly, so the sum is >= 1
+    whenever the positive is the maximum: l_i >= M_i >= B_ii = log(N-1) holds
+    for the computed numbers too ("paper").
+    """
+    b, w = _offset(variant, n)
+    diag = xp.diagonal(S, 0, -1, -2)  # these axes: the only ones autograd's diagonal VJP supports
+    mx = xp.max(S, axis=axis)
+    # the largest U + B: the off-diagonal part is at most mx - diag (+ log w), the diagonal is b
+    M = xp.maximum(mx - diag + math.log(w), b)
+    shift = diag + M
+    E = xp.exp(S - (shift[:, None] if axis == 1 else shift[None, :]))  # exp only sees numbers <= 0
+    off = xp.sum(E, axis=axis) - xp.diagonal(E, 0, -1, -2)  # sum over the negatives, >= 0
+    pos = xp.exp(b - M)  # the positive's term, exactly
+    Zb = w * off + pos
+    return M + xp.log(Zb), (E, Zb, pos, w)
 
 
 def ura_loss_forward(anchor, positive, tau=0.5, variant="paper", *, eps=COSINE_EPS):
@@ -271,10 +287,9 @@ def ura_loss_forward(anchor, positive, tau=0.5, variant="paper", *, eps=COSINE_E
     a_hat, r = _normalise_rows(anchor, eps, xp)
     b_hat, q = _normalise_rows(positive, eps, xp)
     S = (a_hat / tau) @ b_hat.T  # S = C / tau, the 1/tau applied to N x D, not N x N, numbers
-    diag = xp.sum(a_hat * b_hat, axis=1) / tau  # S_ii in O(N D)
-    l_row, rows = _lse_rows(S, diag, variant, n, xp, axis=1)
+    l_row, rows = _lse_rows(S, variant, n, xp, axis=1)
     if variant == "official":
-        l_col, cols = _lse_rows(S, diag, variant, n, xp, axis=0)  # the same expression on S^T
+        l_col, cols = _lse_rows(S, variant, n, xp, axis=0)  # the same expression on S^T
         loss = 0.5 * (xp.mean(l_row) + xp.mean(l_col))
     else:
         cols = None
@@ -282,18 +297,14 @@ def ura_loss_forward(anchor, positive, tau=0.5, variant="paper", *, eps=COSINE_E
     return loss, ((a_hat, r, b_hat, q), rows, cols, variant, tau)
 
 
-def _softmax_grad(E, Zb, coef, variant, axis):
+def _softmax_grad(E, Zb, pos, w, coef, axis):
     """coef * (P - I) for P the row (axis=1) or column (axis=0) softmax of S + B."""
     n = E.shape[0]
-    w = coef / Zb
-    G = E * (w[:, None] if axis == 1 else w[None, :])  # the one N x N pass of the backward
-    diag = G.reshape(-1)[:: n + 1]  # a view of the diagonal: fixed in O(N)
-    if variant == "paper":
-        diag *= n - 1
-    elif variant == "official":
-        G *= 2.0
-        diag *= 0.5
-    diag -= coef
+    scale = coef * w / Zb
+    G = E * (scale[:, None] if axis == 1 else scale[None, :])  # the one N x N pass of the backward
+    diag = G.reshape(-1)[:: n + 1]  # a view of the diagonal, set in O(N)
+    diag *= 0.0
+    diag += coef * (pos / Zb - 1.0)  # the positive's softmax weight, minus the identity
     return G
 
 
@@ -302,10 +313,10 @@ def ura_loss_backward(dout, cache):
     cos_cache, rows, cols, variant, tau = cache
     n = rows[0].shape[0]
     if cols is None:
-        dS = _softmax_grad(*rows, dout / (n * tau), variant, axis=1)
+        dS = _softmax_grad(*rows, dout / (n * tau), axis=1)
     else:
-        dS = _softmax_grad(*rows, dout / (2 * n * tau), variant, axis=1)
-        dS += _softmax_grad(*cols, dout / (2 * n * tau), variant, axis=0)
+        dS = _softmax_grad(*rows, dout / (2 * n * tau), axis=1)
+        dS += _softmax_grad(*cols, dout / (2 * n * tau), axis=0)
     # dS already carries the 1/tau of S = C / tau
     return cosine_similarity_backward(dS, cos_cache)
 
