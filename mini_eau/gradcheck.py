@@ -110,16 +110,19 @@ class InputCheck:
     autograd_abs_diff: float
     fd_tol: float = FD_TOL
     autograd_tol: float = AUTOGRAD_TOL
+    fd_ran: bool = True
+    autograd_ran: bool = True
 
     @property
     def passed(self) -> bool:
-        fd_ok = np.isnan(self.fd_rel_error) or self.fd_rel_error <= self.fd_tol
-        ad_ok = np.isnan(self.autograd_rel_error) or self.autograd_rel_error <= self.autograd_tol
-        return bool(fd_ok and ad_ok)
+        # a witness that ran must agree; NaN (a NaN anywhere in a gradient) never does
+        fd_ok = not self.fd_ran or bool(self.fd_rel_error <= self.fd_tol)
+        ad_ok = not self.autograd_ran or bool(self.autograd_rel_error <= self.autograd_tol)
+        return fd_ok and ad_ok
 
 
-def _fmt(v):
-    return "-" if np.isnan(v) else f"{v:.2e}"
+def _fmt(v, ran=True):
+    return "-" if not ran else ("NaN" if np.isnan(v) else f"{v:.2e}")
 
 
 @dataclass
@@ -138,26 +141,30 @@ class GradCheckReport:
 
     def components(self):
         """Per component: (name, max FD rel. error, max autograd abs. diff, max autograd rel. error, passed)."""
-        out = {}
-        for r in self.rows:
-            fd, ad, adr, ok = out.get(r.component, (np.nan, np.nan, np.nan, True))
-            out[r.component] = (
-                np.fmax(fd, r.fd_rel_error),
-                np.fmax(ad, r.autograd_abs_diff),
-                np.fmax(adr, r.autograd_rel_error),
-                ok and r.passed,
-            )
-        return [(k, *v) for k, v in out.items()]
+        def worst(values):  # NaN wins: a NaN gradient must show, not be skipped
+            return float(np.max(values)) if values else np.nan
+
+        out = []
+        for name in dict.fromkeys(r.component for r in self.rows):
+            rows = [r for r in self.rows if r.component == name]
+            out.append((name,
+                        worst([r.fd_rel_error for r in rows if r.fd_ran]),
+                        worst([r.autograd_abs_diff for r in rows if r.autograd_ran]),
+                        worst([r.autograd_rel_error for r in rows if r.autograd_ran]),
+                        all(r.passed for r in rows)))
+        return out
 
     def table(self, by="input"):
         """Text table, one row per checked input (``by="input"``) or per component."""
         if by == "component":
             head = ("component", "max rel. error vs FD", "max abs. diff vs autograd", "status")
-            body = [(c, _fmt(fd), _fmt(ad), "ok" if ok else "FAIL") for c, fd, ad, _, ok in self.components()]
+            body = [(c, _fmt(fd, fd == fd or any(r.fd_ran for r in self.rows if r.component == c)),
+                     _fmt(ad, ad == ad or any(r.autograd_ran for r in self.rows if r.component == c)),
+                     "ok" if ok else "FAIL") for c, fd, ad, _, ok in self.components()]
         else:
             head = ("component", "input", "case", "rel. error vs FD", "rel. error vs autograd", "status")
             body = [
-                (r.component, r.input, r.case, _fmt(r.fd_rel_error), _fmt(r.autograd_rel_error),
+                (r.component, r.input, r.case, _fmt(r.fd_rel_error, r.fd_ran), _fmt(r.autograd_rel_error, r.autograd_ran),
                  "ok" if r.passed else "FAIL")
                 for r in self.rows
             ]
@@ -287,7 +294,8 @@ def check_backward(forward, backward, args, diff=None, kwargs=None, name=None, c
             ad = np.asarray(ad, dtype=np.float64)
             ad_err = rel_error(g, ad)
             ad_abs = float(np.max(np.abs(g - ad))) if g.size else 0.0
-        report.rows.append(InputCheck(name, arg_name(i), case, fd_err, ad_err, ad_abs, fd_tol, autograd_tol))
+        report.rows.append(InputCheck(name, arg_name(i), case, fd_err, ad_err, ad_abs, fd_tol, autograd_tol,
+                                      fd_ran=use_fd, autograd_ran=use_autograd))
     return report
 
 

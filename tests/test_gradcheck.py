@@ -103,3 +103,19 @@ def test_report_table_names_component_input_and_status():
     text = report.table()
     assert "toy" in text and "x" in text and "ok" in text
     assert "toy" in report.table(by="component")
+
+
+def test_a_nan_gradient_fails_and_shows():
+    rng = np.random.default_rng(3)
+
+    def nan_backward(dout, cache):
+        dx, dw = f_backward(dout, cache)
+        dx = dx.copy()
+        dx[0, 0] = np.nan
+        return dx, dw
+
+    report = check_backward(f_forward, nan_backward, _args(rng), rng=rng, name="toy")
+    assert not report.passed and not report.rows[0].passed and report.rows[1].passed
+    assert "NaN" in report.table() and "NaN" in report.table(by="component")
+    fd_only = check_backward(f_forward, nan_backward, _args(rng), rng=rng, use_autograd=False)
+    assert not fd_only.passed
