@@ -30,7 +30,7 @@ from .backend import get_array_module
 from .baselines_losses import qmf_loss_backward, qmf_loss_forward, qmf_predict, qmf_weights, tmc_loss_backward, tmc_loss_forward, tmc_predict
 from .gradcheck import Case, register
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .model import EAU, EAUConfig, draw_masks, encoder_backward, encoder_forward, init_encoder, positional_loss
+from .model import EAU, EAUConfig, check_inputs, draw_masks, encoder_backward, encoder_forward, init_encoder, positional_loss
 from .validation import check_choice
 
 __all__ = ["Unimodal", "Concat", "Late", "TMC", "QMF", "METHODS", "make_method"]
@@ -72,6 +72,9 @@ class _Encoders:
         return {"masks": draw_masks(rng, n, c.hidden, self.M, c.keep_prob, xp, dtype)}
 
     def _encode(self, params, xs, masks):
+        check_inputs(xs, input_dims=self.input_dims)
+        if self.config.keep_prob < 1.0 and masks is not None and len(masks) != self.M:
+            raise ValueError(f"draws: expected dropout masks for {self.M} modalities, got {len(masks)}")
         c = self.config
         hs, caches = {}, {}
         for m in self._used():
@@ -279,14 +282,19 @@ def make_method(name, input_dims, n_classes, config=None):
     """Build a method by name with EAU's encoder configuration ``config``.
 
     ``"mean"`` and ``"precision"`` are EAU with that fusion variant (SPEC §6);
-    the unimodal baselines use modality 0 (A) or 1 (B).
+    "precision" at temperature 1, where its weights are exactly the product
+    of Gaussian experts (sigma^-2 normalised) — EAU's sharpening temperature
+    would turn them into sigma^-2/T. The unimodal baselines use modality 0 (A)
+    or 1 (B).
     """
     check_choice("method", name, METHODS)
     config = EAUConfig() if config is None else config
     if name == "eau":
         return EAU(input_dims, n_classes, config)
-    if name in ("mean", "precision"):
-        return EAU(input_dims, n_classes, replace(config, fusion=name), name=name)
+    if name == "mean":
+        return EAU(input_dims, n_classes, replace(config, fusion="mean"), name=name)
+    if name == "precision":
+        return EAU(input_dims, n_classes, replace(config, fusion="precision", temperature=1.0), name=name)
     cls = {"concat": Concat, "late": Late, "tmc": TMC, "qmf": QMF}
     if name in cls:
         return cls[name](input_dims, n_classes, config, name=name)

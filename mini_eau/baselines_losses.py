@@ -31,7 +31,7 @@ import numpy as _np  # validation only (isinstance checks), never the compute mo
 
 from .backend import get_array_module
 from .gradcheck import Case, register
-from .layers import (softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward,
+from .layers import (_one_hot, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward,
                      softplus_backward, softplus_forward)
 from .validation import check_array, check_labels, check_positive, check_stack, unbox
 
@@ -78,10 +78,6 @@ def _trigamma(x, xp):
     """
     return _special(xp).polygamma(xp.ones_like(x), x)
 
-
-def _one_hot(y, k, xp):
-    # comparison instead of fancy indexing: safe under autograd and on CuPy
-    return (xp.arange(k)[None, :] == y[:, None]).astype(float)
 
 
 def _check_alpha(name, alpha, ndim):

@@ -59,7 +59,7 @@ class BenchSize:
     repeats: int
 
     def config(self):
-        # EAU's defaults (paper fusion, paper L_URA, VIB, no dropout), at this size; the VIB code is D wide
+        # EAU's defaults (paper fusion, paper L_URA, VIB, encoder dropout 0.8), at this size; the VIB code is D wide
         return EAUConfig(hidden=self.hidden, d_embed=self.d_embed, d_bottleneck=self.d_embed)
 
 

@@ -167,11 +167,14 @@ def _offset(variant, n):
 def _lse_rows(S, variant, n, xp, axis):
     """Per row (axis=1) or column (axis=0): l = LSE_j(S_j + B_j) - S_diag, and what the backward needs.
 
-    With U_ij = S_ij - S_ii (so U_ii = 0 exactly: the diagonal is read from S
-    itself) and M_i = max_j(U_ij + B_ij), l_i = M_i + log sum_j e^{U_ij + B_ij - M_i}.
-    The positive's term e^{B_ii - M_i} is added exactly, so the sum is >= 1
-    whenever the positive is the maximum: l_i >= M_i >= B_ii = log(N-1) holds
-    for the computed numbers too ("paper").
+    With U_ij = S_ij - S_ii (U_ii = 0 exactly: the diagonal is read from S
+    itself) and a shift M_i >= max_j(U_ij + B_ij) (the off-diagonal part is at
+    most max_j S_ij - S_ii + log w, the diagonal is b; for "official" with a
+    dominant positive the shift exceeds the maximum by at most log 2),
+    l_i = M_i + log sum_j e^{U_ij + B_ij - M_i}. The positive's term
+    e^{b - M_i} is added exactly, so when the positive is the maximum the sum
+    is >= 1 and l_i >= M_i = b: "paper"'s l_i >= log(N-1) holds exactly for
+    the computed numbers, not only to rounding.
     """
     b, w = _offset(variant, n)
     diag = xp.diagonal(S, 0, -1, -2)  # these axes: the only ones autograd's diagonal VJP supports
@@ -244,15 +247,18 @@ def ura_loss_forward(anchor, positive, tau=0.5, variant="paper", *, eps=COSINE_E
 
     Numerics
     --------
-    Every variant is evaluated as a log-sum-exp with the row maximum
-    :math:`m_i` subtracted, :math:`l_i = m_i - S_{ii} + \log \sum_j e^{S_{ij} + B_{ij} - m_i}`:
+    Every variant is evaluated as a log-sum-exp of
+    :math:`U_{ij} + B_{ij}`, :math:`U_{ij} = S_{ij} - S_{ii}`, shifted by (an
+    upper bound of) its row maximum :math:`M_i`:
+    :math:`l_i = M_i + \log \sum_j e^{U_{ij} + B_{ij} - M_i}`.
     :math:`|S| \le 1/\tau`, so for :math:`\tau = 10^{-3}` the raw exponents
     reach :math:`\pm 2000` and a direct :math:`e^{S}` would overflow. The
-    offset :math:`B` only rescales the diagonal term of each row's sum
-    (:math:`\times (N-1)` for paper) or its off-diagonal part (:math:`\times 2`
-    for official), so it is never built as an :math:`N \times N` matrix; the
-    paper bound :math:`l_i \ge \log(N-1)` holds for the computed values to
-    rounding (tested).
+    offset :math:`B` only rescales the positive's term of each row's sum
+    (:math:`\times (N-1)` for paper) or the negatives' part (:math:`\times 2`
+    for official), so it is never built as an :math:`N \times N` matrix, and
+    the positive's term is added exactly: the paper bound
+    :math:`l_i \ge \log(N-1)` holds for the computed values too (tested with
+    Hypothesis).
     Near-zero-length embeddings are handled by the cosine's
     :math:`\epsilon` (see :func:`cosine_similarity_forward`).
 
@@ -302,10 +308,10 @@ def _softmax_grad(E, Zb, pos, w, coef, axis):
     n = E.shape[0]
     scale = coef * w / Zb
     G = E * (scale[:, None] if axis == 1 else scale[None, :])  # the one N x N pass of the backward
-    diag = G.reshape(-1)[:: n + 1]  # a view of the diagonal, set in O(N)
-    diag *= 0.0
-    diag += coef * (pos / Zb - 1.0)  # the positive's softmax weight, minus the identity
+    idx = get_array_module(G).arange(n)
+    G[idx, idx] = coef * (pos / Zb - 1.0)  # the positive's softmax weight minus the identity, in O(N)
     return G
+
 
 
 def ura_loss_backward(dout, cache):

@@ -157,7 +157,8 @@ def udr_loss_backward(dout, cache):
     pair_caches, prior_caches, lambda_align, lambda_prior, shape = cache
     xp = get_array_module(prior_caches[0][0])
     M, N = shape[0], shape[1]
-    dmus, dss = xp.zeros(shape), xp.zeros(shape)
+    dtype = prior_caches[0][0].dtype
+    dmus, dss = xp.zeros(shape, dtype=dtype), xp.zeros(shape, dtype=dtype)
     g_align = xp.full(N, dout * lambda_align / N)
     for m1, m2, c in pair_caches:
         dmu_p, ds_p, dmu_q, ds_q = kl_gaussians_backward(g_align, c)

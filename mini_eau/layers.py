@@ -12,7 +12,7 @@ import math
 
 from .backend import get_array_module
 from .gradcheck import Case, register
-from .validation import check_array, check_labels
+from .validation import check_array, check_labels, unbox
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -196,8 +196,9 @@ def softmax(z, axis=-1):
     return xp.exp(log_softmax(z, axis=axis))
 
 
-def _one_hot(y, k, xp):
-    return (xp.arange(k)[None, :] == y[:, None]).astype(float)
+def _one_hot(y, k, xp, dtype=float):
+    # a comparison, not fancy indexing: safe under autograd and on CuPy
+    return (xp.arange(k)[None, :] == y[:, None]).astype(dtype)
 
 
 def softmax_cross_entropy_forward(logits, y):
@@ -226,7 +227,7 @@ def softmax_cross_entropy_forward(logits, y):
     check_labels("y", y, n_samples=logits.shape[0], n_classes=logits.shape[1])
     xp = get_array_module(logits)
     logp = log_softmax(logits, axis=1)
-    onehot = _one_hot(y, logits.shape[1], xp)
+    onehot = _one_hot(y, logits.shape[1], xp, dtype=unbox(logits).dtype)  # float32 logits stay float32
     loss = -xp.sum(logp * onehot) / logits.shape[0]
     return loss, (logp, onehot)
 

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .backend import get_array_module
-from .contrastive import ura_loss_backward, ura_loss_forward
+from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_backward, ura_loss_forward
 from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
 from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_backward, sample_forward
 from .gradcheck import Case, register
@@ -119,6 +119,15 @@ def draw_masks(rng, n, hidden, n_modalities, keep_prob, xp=np, dtype=np.float64)
     return [[xp.asarray(rng.random((n, h)) < keep_prob).astype(dtype) for h in hidden] for _ in range(n_modalities)]
 
 
+def check_draws(draws, keys):
+    """``draws`` must be a dict holding ``keys`` (what ``model.draw(n, rng)`` returns)."""
+    if not isinstance(draws, dict):
+        raise TypeError(f"draws: expected the dict returned by model.draw(n, rng), got {type(draws).__name__}")
+    missing = [k for k in keys if k not in draws]
+    if missing:
+        raise ValueError(f"draws: missing {missing}; expected the dict returned by model.draw(n, rng)")
+
+
 def check_inputs(xs, y=None, input_dims=None, n_classes=None):
     """Validate a multimodal batch: a list of (N, D_m) float arrays (+ labels)."""
     if not isinstance(xs, (list, tuple)) or len(xs) < 2:
@@ -190,7 +199,7 @@ class EAUConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         check_choice("activation", self.activation, tuple(_ACTIVATIONS))
         check_choice("fusion", self.fusion, FUSION_VARIANTS)
-        check_choice("ura_variant", self.ura_variant, ("paper", "infonce", "official"))
+        check_choice("ura_variant", self.ura_variant, URA_VARIANTS)
         for name in ("temperature", "tau"):
             check_positive(name, getattr(self, name))
         for name in ("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"):
@@ -280,6 +289,7 @@ class EAU:
 
     # ------------------------------------------------------------ the loss
     def _encode(self, params, xs, masks):
+        check_inputs(xs, input_dims=self.input_dims)
         c = self.config
         mus, ss, caches = [], [], []
         for m in range(self.M):
@@ -302,6 +312,8 @@ class EAU:
         host copy: the trainer copies them back once per epoch).
         """
         c = self.config
+        need = ["eps1", "eps2"] + (["eps_f"] if c.vib else []) + (["masks"] if c.keep_prob < 1.0 else [])
+        check_draws(draws, need)
         mus, ss, enc_caches = self._encode(params, xs, draws.get("masks"))
         terms, caches = {}, {"enc": enc_caches}
         total = 0.0

@@ -82,7 +82,7 @@ class Adam(_Optimizer):
         for name, b in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= b < 1.0:
                 raise ValueError(f"{name}: expected a number in [0, 1), got {b!r}")
-        check_positive("eps", eps, allow_zero=True)
+        check_positive("eps", eps)  # eps = 0 would turn a zero gradient into 0/0
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}
         self.v = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}

@@ -181,3 +181,9 @@ def test_fit_does_not_change_the_callers_parameters(toy):
     tr = fit(model, train, TrainConfig(epochs=1, batch_size=100), params=start)
     assert all(np.array_equal(start[k], before[k]) for k in start)
     assert not all(np.array_equal(tr.params[k], before[k]) for k in start)
+
+
+def test_precision_baseline_is_the_product_of_experts():
+    model = make_method("precision", [16, 16], 4, EAUConfig(temperature=0.1))
+    assert model.config.fusion == "precision" and model.config.temperature == 1.0
+    assert make_method("mean", [16, 16], 4).config.fusion == "mean"
