@@ -29,6 +29,7 @@ places (the means feed SUFA, L_UDR and the fusion) are added.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -196,7 +197,14 @@ class EAUConfig:
     vib: bool = True
 
     def __post_init__(self):
+        if isinstance(self.hidden, numbers.Integral) or not all(isinstance(h, numbers.Integral) for h in self.hidden):
+            raise ValueError(f"hidden: expected a tuple of positive integers (one per layer), got {self.hidden!r}")
         self.hidden = tuple(int(h) for h in self.hidden)
+        for name in ("d_embed", "d_bottleneck"):
+            if not isinstance(getattr(self, name), numbers.Integral) or isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        if not isinstance(self.keep_prob, numbers.Real):
+            raise ValueError(f"keep_prob: expected a number in (0, 1], got {self.keep_prob!r}")
         check_choice("activation", self.activation, tuple(_ACTIVATIONS))
         check_choice("fusion", self.fusion, FUSION_VARIANTS)
         check_choice("ura_variant", self.ura_variant, URA_VARIANTS)
@@ -232,8 +240,8 @@ class EAU:
         self.input_dims = tuple(int(d) for d in self.input_dims)
         if len(self.input_dims) < 2:
             raise ValueError(f"input_dims: expected one size per modality for M >= 2 modalities, got {self.input_dims}")
-        if self.n_classes < 2:
-            raise ValueError(f"n_classes: expected >= 2, got {self.n_classes}")
+        if not isinstance(self.n_classes, numbers.Integral) or self.n_classes < 2:
+            raise ValueError(f"n_classes: expected an integer >= 2, got {self.n_classes!r}")
 
     @property
     def M(self):
