@@ -50,6 +50,7 @@ from .layers import (
     tanh_forward,
 )
 from .optim import Adam
+from .train import noise_generator
 from .uncertainty import mc_dropout_predict
 from .validation import check_array, check_positive, unbox
 
@@ -226,6 +227,7 @@ def regressor_loss_backward(dout, cache):
 
 
 def _draw_masks(rng, n, hidden, n_hidden, keep_prob):
+    # astype (not numpy.asarray): a device generator's masks stay on the device
     return [(rng.random((n, hidden)) < keep_prob).astype(numpy.float64) for _ in range(n_hidden)]
 
 
@@ -274,11 +276,13 @@ def fit_regressor(x, y, rng, hidden=64, keep_prob=0.9, epochs=375, lr=1e-2, batc
     params = {k: asarray(v, xp=xp) for k, v in
               init_regressor(rng, n_in=unbox(xc).shape[1], hidden=hidden, n_layers=n_layers).items()}
     opt = Adam(params, lr=lr)
+    y = asarray(y, xp=xp)
+    noise_rng = noise_generator(rng, xp)  # masks drawn on the backend: no copy inside a step
     for _ in range(epochs):
-        order = rng.permutation(n)
+        order = asarray(rng.permutation(n), xp=xp)  # one small copy per epoch
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            masks = [asarray(m, xp=xp) for m in _draw_masks(rng, idx.size, hidden, n_layers, keep_prob)]
+            masks = _draw_masks(noise_rng, idx.shape[0], hidden, n_layers, keep_prob)
             _, cache = regressor_loss_forward(params, xc[idx], y[idx], masks, keep_prob)
             opt.step(regressor_loss_backward(1.0, cache))
     return params
