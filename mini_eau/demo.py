@@ -121,6 +121,7 @@ def run_demo(data="toy", seed=0, out="runs/demo", fast=False, config=None, metho
     tcfg = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr)
     dims = [x.shape[1] for x in train.xs]
     results = {"data": data, "seed": seed, "fast": fast, "noise_levels": levels, "noisy_modality": names[0],
+               "modalities": list(names),
                "methods": {}, "sweep_b": {"noise_levels": levels, "methods": {}}}
     trained = {}
     for name in methods:

@@ -59,7 +59,8 @@ def demo_figures(results, eau, sweep_a, sweep_b, out):
         ax.scatter(n + jitter, u, s=2, alpha=0.15, color="tab:blue")
         ax.plot(levels, [u[n == lv].mean() for lv in levels], color="black", marker="o", label="mean per level")
         key = "a" if m == 0 else "b"
-        ax.set_title(f"modality {m}: Spearman = {results['spearman'][key]:.2f}")
+        name = results.get("modalities", ["a", "b"])[m]
+        ax.set_title(f"modality {name!r} (noise swept on it): Spearman = {results['spearman'][key]:.2f}", fontsize=10)
         ax.set_xlabel("injected noise scale")
         ax.set_ylabel(r"predicted uncertainty $u = \mathrm{mean}_d\,\sigma_d$")
         ax.legend(fontsize=8)
