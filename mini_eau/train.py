@@ -8,10 +8,14 @@ Reproducibility: a single ``numpy.random.Generator`` seeded once drives the
 initialisation, the shuffling and every noise draw, in a fixed order; the
 same seed gives bit-identical parameters.
 
+NaN guard: on NumPy every step's loss terms are checked right away, and a
+non-finite one stops training *before* its gradient is applied, naming the
+step and the term.  On a GPU that check would copy to the host every step,
+so there the loss terms stay on the device and are copied back together at
+the end of the epoch, where the same check names the first bad step.
+
 GPU: the data are moved to the backend once; inside an epoch nothing is
-copied back to the host.  The loss terms of every step stay on the device
-and are copied back together at the end of the epoch, where a non-finite
-value stops training with the step and the term that went bad.
+copied back to the host.
 """
 from __future__ import annotations
 
@@ -151,8 +155,10 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
             idx = perm[start:start + bs]
             xb, yb = [x[idx] for x in xs], y[idx]
             draws = model.draw(bs, noise_rng, xp=xp)
-            with trusted_values():  # the data were scanned above; the epoch-end guard catches NaN
+            with trusted_values():  # the data were scanned above; the NaN guard catches the rest
                 loss, cache = model.loss_forward(params, xb, yb, draws)
+                if xp is np:  # free on the host: stop before a bad step is applied
+                    _check_step(epoch, step + 1, float(loss), {k: float(v) for k, v in cache["terms"].items()})
                 grads = model.loss_backward(1.0, cache)
             if config.weight_decay:
                 for k in grads:
@@ -172,6 +178,14 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     return Trained(model, params, history, time.perf_counter() - t0, xp)
 
 
+def _check_step(epoch, step, loss, terms):
+    bad = [k for k, v in terms.items() if not math.isfinite(v)]
+    if bad or not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"epoch {epoch}, step {step}: loss term {', '.join(bad) or 'total'} became non-finite "
+            f"(total loss {loss!r}); lower the learning rate or check the data for extreme values")
+
+
 def _epoch_record(epoch, step_terms, xp):
     names = sorted({k for _, _, t in step_terms for k in t})
     # one (steps, 1 + terms) array built on the device, then a single copy to the host
@@ -181,9 +195,5 @@ def _epoch_record(epoch, step_terms, xp):
     losses = block[:, 0]
     table = {k: block[:, 1 + j] for j, k in enumerate(names)}
     for i, (step, _, _) in enumerate(step_terms):
-        bad = [k for k in names if not math.isfinite(table[k][i])]
-        if bad or not math.isfinite(losses[i]):
-            raise TrainingDiverged(
-                f"epoch {epoch}, step {step}: loss term {', '.join(bad) or 'total'} became non-finite "
-                f"(total loss {losses[i]!r}); lower the learning rate or check the data for extreme values")
+        _check_step(epoch, step, float(losses[i]), {k: float(table[k][i]) for k in names})
     return {"epoch": epoch, "loss": float(losses.mean()), "terms": {k: float(v.mean()) for k, v in table.items()}}
