@@ -30,7 +30,8 @@ from .backend import get_array_module
 from .baselines_losses import qmf_loss_backward, qmf_loss_forward, qmf_predict, qmf_weights, tmc_loss_backward, tmc_loss_forward, tmc_predict
 from .gradcheck import Case, register
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .model import EAU, EAUConfig, check_inputs, draw_masks, encoder_backward, encoder_forward, init_encoder, positional_loss
+from .model import (EAU, EAUConfig, check_inputs, draw_masks, encode_modalities, encode_modalities_backward, init_encoder,
+                    positional_loss)
 from .validation import check_choice
 
 __all__ = ["Unimodal", "Concat", "Late", "TMC", "QMF", "METHODS", "make_method"]
@@ -75,21 +76,10 @@ class _Encoders:
         check_inputs(xs, input_dims=self.input_dims)
         if self.config.keep_prob < 1.0 and masks is not None and len(masks) != self.M:
             raise ValueError(f"draws: expected dropout masks for {self.M} modalities, got {len(masks)}")
-        c = self.config
-        hs, caches = {}, {}
-        for m in self._used():
-            L = len(c.hidden)
-            hs[m], caches[m] = encoder_forward(xs[m], [params[f"enc{m}.W{l}"] for l in range(L)],
-                                               [params[f"enc{m}.b{l}"] for l in range(L)],
-                                               None if masks is None else masks[m], c.keep_prob, c.activation)
-        return hs, caches
+        return encode_modalities(params, xs, self.config, masks, modalities=self._used())
 
     def _encoders_backward(self, dhs, caches, grads):
-        for m, dh in dhs.items():
-            _, dWs, dbs = encoder_backward(dh, caches[m])
-            for l, (dW, db) in enumerate(zip(dWs, dbs)):
-                grads[f"enc{m}.W{l}"] = dW
-                grads[f"enc{m}.b{l}"] = db
+        encode_modalities_backward(dhs, caches, grads)
 
     def _linear_init(self, rng, name, d_in, dtype):
         K = self.n_classes

@@ -115,6 +115,29 @@ def encoder_backward(dh, cache):
     return dh, dWs[::-1], dbs[::-1]
 
 
+def encode_modalities(params, xs, config, masks=None, modalities=None):
+    """Run the encoders ``enc{m}`` of ``params`` on ``xs[m]``: dicts m -> h^m and m -> cache.
+
+    Shared by EAU and every baseline, so all use the very same encoders (SPEC §10).
+    """
+    hs, caches = {}, {}
+    L = len(config.hidden)
+    for m in range(len(xs)) if modalities is None else modalities:
+        hs[m], caches[m] = encoder_forward(xs[m], [params[f"enc{m}.W{l}"] for l in range(L)],
+                                           [params[f"enc{m}.b{l}"] for l in range(L)],
+                                           None if masks is None else masks[m], config.keep_prob, config.activation)
+    return hs, caches
+
+
+def encode_modalities_backward(dhs, caches, grads):
+    """Backward of :func:`encode_modalities`: writes ``enc{m}.W{l}``/``.b{l}`` gradients into ``grads``."""
+    for m, dh in dhs.items():
+        _, dWs, dbs = encoder_backward(dh, caches[m])
+        for l, (dW, db) in enumerate(zip(dWs, dbs)):
+            grads[f"enc{m}.W{l}"] = dW
+            grads[f"enc{m}.b{l}"] = db
+
+
 def draw_masks(rng, n, hidden, n_modalities, keep_prob, xp=np, dtype=np.float64):
     """Dropout keep-masks: per modality, one (n, h) 0/1 array per hidden layer."""
     return [[xp.asarray(rng.random((n, h)) < keep_prob).astype(dtype) for h in hidden] for _ in range(n_modalities)]
@@ -298,19 +321,16 @@ class EAU:
     # ------------------------------------------------------------ the loss
     def _encode(self, params, xs, masks):
         check_inputs(xs, input_dims=self.input_dims)
-        c = self.config
-        mus, ss, caches = [], [], []
+        hs, enc_caches = encode_modalities(params, xs, self.config, masks)
+        mus, ss, head_caches = [], [], []
         for m in range(self.M):
-            Ws = [params[f"enc{m}.W{l}"] for l in range(len(c.hidden))]
-            bs = [params[f"enc{m}.b{l}"] for l in range(len(c.hidden))]
-            h, c_enc = encoder_forward(xs[m], Ws, bs, None if masks is None else masks[m], c.keep_prob, c.activation)
-            (mu, s), c_head = gaussian_head_forward(h, params[f"head{m}.W_mu"], params[f"head{m}.b_mu"],
+            (mu, s), c_head = gaussian_head_forward(hs[m], params[f"head{m}.W_mu"], params[f"head{m}.b_mu"],
                                                     params[f"head{m}.W_s"], params[f"head{m}.b_s"])
             mus.append(mu)
             ss.append(s)
-            caches.append((c_enc, c_head))
+            head_caches.append(c_head)
         xp = get_array_module(*mus, *ss)
-        return xp.stack(mus), xp.stack(ss), caches
+        return xp.stack(mus), xp.stack(ss), (enc_caches, head_caches)
 
     def loss_forward(self, params, xs, y, draws):
         r"""Total loss and its terms; a pure function of its arguments.
@@ -400,15 +420,14 @@ class EAU:
             dmu_u, ds_u = udr_loss_backward(c.lambda_udr * dout, cache["udr"])
             dmus = dmus + dmu_u
             dss = dss + ds_u
-        # heads and encoders, per modality
-        for m, (c_enc, c_head) in enumerate(cache["enc"]):
-            dh, *g_head = gaussian_head_backward((dmus[m], dss[m]), c_head)
+        # heads, then encoders, per modality
+        enc_caches, head_caches = cache["enc"]
+        dhs = {}
+        for m, c_head in enumerate(head_caches):
+            dhs[m], *g_head = gaussian_head_backward((dmus[m], dss[m]), c_head)
             for k, g in zip(("W_mu", "b_mu", "W_s", "b_s"), g_head):
                 grads[f"head{m}.{k}"] = g
-            _, dWs, dbs = encoder_backward(dh, c_enc)
-            for l, (dW, db) in enumerate(zip(dWs, dbs)):
-                grads[f"enc{m}.W{l}"] = dW
-                grads[f"enc{m}.b{l}"] = db
+        encode_modalities_backward(dhs, enc_caches, grads)
         return grads
 
     # ---------------------------------------------------------- prediction
