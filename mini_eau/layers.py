@@ -12,7 +12,7 @@ import math
 
 from .backend import get_array_module
 from .gradcheck import Case, register
-from .validation import check_array, check_labels, unbox
+from .validation import check_array, check_keep_prob, check_labels, unbox
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -171,8 +171,7 @@ def dropout_forward(x, mask, keep_prob):
     """
     check_array("x", x)
     check_array("mask", mask, shape=tuple(x.shape))
-    if not (isinstance(keep_prob, (int, float)) and 0.0 < keep_prob <= 1.0):
-        raise ValueError(f"keep_prob: expected a number in (0, 1], got {keep_prob!r}")
+    check_keep_prob(keep_prob)
     scale = mask / keep_prob
     return x * scale, scale
 

@@ -42,7 +42,7 @@ from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
 from .layers import (dropout_backward, dropout_forward, linear_backward, linear_forward, relu_backward, relu_forward,
                      softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward, tanh_backward, tanh_forward)
-from .validation import check_array, check_choice, check_labels, check_positive, check_same_batch
+from .validation import check_array, check_choice, check_keep_prob, check_labels, check_positive, check_same_batch
 from .vib import vib_loss_backward, vib_loss_forward
 
 __all__ = [
@@ -226,8 +226,7 @@ class EAUConfig:
         for name in ("d_embed", "d_bottleneck"):
             if not isinstance(getattr(self, name), numbers.Integral) or isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
-        if not isinstance(self.keep_prob, numbers.Real):
-            raise ValueError(f"keep_prob: expected a number in (0, 1], got {self.keep_prob!r}")
+        check_keep_prob(self.keep_prob)
         check_choice("activation", self.activation, tuple(_ACTIVATIONS))
         check_choice("fusion", self.fusion, FUSION_VARIANTS)
         check_choice("ura_variant", self.ura_variant, URA_VARIANTS)
@@ -235,8 +234,6 @@ class EAUConfig:
             check_positive(name, getattr(self, name))
         for name in ("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"):
             check_positive(name, getattr(self, name), allow_zero=True)
-        if not 0.0 < self.keep_prob <= 1.0:
-            raise ValueError(f"keep_prob: expected a number in (0, 1], got {self.keep_prob!r}")
         if self.d_embed < 1 or self.d_bottleneck < 1 or not self.hidden or min(self.hidden) < 1:
             raise ValueError("hidden, d_embed, d_bottleneck: expected positive sizes")
 

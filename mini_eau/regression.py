@@ -52,7 +52,7 @@ from .layers import (
 from .optim import Adam
 from .train import noise_generator
 from .uncertainty import mc_dropout_predict
-from .validation import check_array, check_positive, unbox
+from .validation import check_array, check_keep_prob, check_positive, unbox
 
 __all__ = [
     "init_regressor",
@@ -82,9 +82,6 @@ def _n_hidden(params):
     return n
 
 
-def _check_keep_prob(keep_prob):
-    if isinstance(keep_prob, bool) or not isinstance(keep_prob, numbers.Real) or not 0.0 < keep_prob <= 1.0:
-        raise ValueError(f"keep_prob: expected a number in (0, 1], got {keep_prob!r}")
 
 
 def _as_column(name, x):
@@ -139,7 +136,7 @@ def _network_forward(params, x, masks, keep_prob):
     if unbox(x).shape[1] != n_in:
         raise ValueError(f"x: expected {n_in} feature column(s) to match params['W1'] of shape "
                          f"{tuple(unbox(params['W1']).shape)}, got shape {tuple(unbox(x).shape)}")
-    _check_keep_prob(keep_prob)
+    check_keep_prob(keep_prob)
     if not isinstance(masks, (list, tuple)) or len(masks) != n_hidden:
         got = f"a list of {len(masks)}" if isinstance(masks, (list, tuple)) else type(masks).__name__
         raise ValueError(f"masks: expected a list of {n_hidden} keep-masks (one per hidden layer), got {got}")
@@ -267,7 +264,7 @@ def fit_regressor(x, y, rng, hidden=64, keep_prob=0.9, epochs=375, lr=1e-2, batc
     xc = _as_column("x", x)
     n = unbox(xc).shape[0]
     check_array("y", y, shape=(n,), dtype_kind="fiu")
-    _check_keep_prob(keep_prob)
+    check_keep_prob(keep_prob)
     check_positive("lr", lr)
     for name, v in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
@@ -308,7 +305,7 @@ def predict_regressor(params, x, rng=None, n_passes=100, keep_prob=0.9):
         masks = [xp.ones((unbox(xc).shape[0], hidden)) for _ in range(n_hidden)]
         (mu, s), _ = _network_forward(params, xc, masks, 1.0)
         return mu[:, 0], xp.exp(s[:, 0])
-    _check_keep_prob(keep_prob)
+    check_keep_prob(keep_prob)
 
     def one_pass(xb, g):
         masks = [asarray(m, xp=xp) for m in _draw_masks(g, unbox(xb).shape[0], hidden, n_hidden, keep_prob)]

@@ -26,6 +26,7 @@ __all__ = [
     "check_positive",
     "check_stack",
     "trusted_values",
+    "check_keep_prob",
 ]
 
 _scan_values = True
@@ -145,3 +146,10 @@ def check_positive(name, value, allow_zero=False):
     if not numpy.isfinite(value) or not ok:
         raise ValueError(f"{name}: expected a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return value
+
+
+def check_keep_prob(keep_prob, name="keep_prob"):
+    """A dropout keep probability: a real number in (0, 1]."""
+    if isinstance(keep_prob, bool) or not isinstance(keep_prob, numbers.Real) or not 0.0 < keep_prob <= 1.0:
+        raise ValueError(f"{name}: expected a number in (0, 1], got {keep_prob!r}")
+    return keep_prob
