@@ -5,12 +5,14 @@
 pair with its derivation in the docstring and a float64 gradient check;
 ``python -m mini_eau gradcheck`` runs them all.
 
-The whole public surface, module by module (SPEC sections in brackets):
+The teaching core, in the paper's order (SPEC sections in brackets):
 
-- :mod:`~mini_eau.backend`      array module per input: ``get_array_module``, ``to_numpy``, ``set_default_backend``
-- :mod:`~mini_eau.gradcheck`    ``check_backward``, ``numerical_gradient``, ``rel_error``
-- :mod:`~mini_eau.layers`       linear, relu, tanh, softplus, dropout, softmax cross-entropy, MSE, Gaussian NLL
+- :mod:`~mini_eau.backend`      one code path for NumPy and CuPy: ``get_array_module``, ``to_numpy``
+- :mod:`~mini_eau.validation`   argument checks at the edges of the public functions
+- :mod:`~mini_eau.gradcheck`    ``check_backward``: a backward against finite differences and autograd
+- :mod:`~mini_eau.layers`       linear, relu, tanh, dropout, softmax cross-entropy, MSE, Gaussian NLL
 - :mod:`~mini_eau.optim`        ``SGD``, ``Adam``
+- :mod:`~mini_eau.encoders`     the per-modality MLP encoders [§1]
 - :mod:`~mini_eau.gaussian`     Gaussian heads with a bounded log-variance, reparameterised sampling [§2, §3]
 - :mod:`~mini_eau.kl`           closed-form KL, ``udr_loss`` (L_UDR) [§4]
 - :mod:`~mini_eau.contrastive`  ``ura_loss`` (L_URA), variants paper / infonce / official [§5]
@@ -19,11 +21,12 @@ The whole public surface, module by module (SPEC sections in brackets):
 - :mod:`~mini_eau.model`        ``EAU``, ``EAUConfig``: the whole model and its end-to-end backward [§1–§8]
 - :mod:`~mini_eau.uncertainty`  aleatoric / epistemic decompositions, MC dropout [§9]
 - :mod:`~mini_eau.regression`   heteroscedastic MLP regressor with MC dropout [§9]
-- :mod:`~mini_eau.baselines`    unimodal, concat, late, TMC, QMF (+ ``baselines_losses``) [§10]
-- :mod:`~mini_eau.data`         toy two-modality problem, 1-D regression, two-view digits [§11]
-- :mod:`~mini_eau.metrics`      accuracy, F1, NLL, Brier, ECE, AURC, Spearman, robustness [§12]
-- :mod:`~mini_eau.train`        ``fit``: minibatch Adam, one seeded generator per run
-- :mod:`~mini_eau.demo`         the main job, ``python -m mini_eau demo``
+
+The experiment kit lives in :mod:`mini_eau.lab` (data, metrics, training,
+baselines, the estimator API, the demo, plots, checkpoints, the command line).
+``fit``, ``TrainConfig`` and ``EAUClassifier`` are re-exported here for
+convenience; they are imported only when first used, so ``import mini_eau``
+loads the maths alone.
 """
 from . import backend, gradcheck, layers, optim  # noqa: F401
 from .backend import get_array_module, set_default_backend, to_numpy
@@ -34,8 +37,19 @@ from .gradcheck import check_backward
 from .kl import kl_gaussians_forward, kl_standard_normal_forward, udr_loss_backward, udr_loss_forward
 from .model import EAU, EAUConfig
 from .optim import SGD, Adam
-from .train import TrainConfig, fit
 from .uncertainty import decompose_entropy, decompose_variance
 from .vib import vib_loss_backward, vib_loss_forward
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+# the kit's entry points, loaded on first use (PEP 562)
+_KIT = {"fit": "train", "TrainConfig": "train", "Trained": "train", "EAUClassifier": "estimator",
+        "make_classifier": "estimator", "MultimodalData": "data"}
+
+
+def __getattr__(name):
+    if name in _KIT:
+        import importlib
+
+        return getattr(importlib.import_module(f".lab.{_KIT[name]}", __name__), name)
+    raise AttributeError(f"module 'mini_eau' has no attribute {name!r}")

@@ -1,4 +1,3 @@
-"""Command line: ``python -m mini_eau <command>``."""
-from .cli import main
+from .lab.cli import main
 
 raise SystemExit(main())

@@ -32,6 +32,7 @@ __all__ = [
     "asarray",
     "BACKENDS",
     "BackendUnavailable",
+    "noise_generator",
 ]
 
 BACKENDS = ("numpy", "cupy")
@@ -148,3 +149,16 @@ def asarray(x, dtype=None, xp=None):
     """Move ``x`` onto the backend ``xp`` (default: :func:`default_xp`)."""
     xp = default_xp() if xp is None else xp
     return xp.asarray(x, dtype=dtype)
+
+
+def noise_generator(rng, xp):
+    """The generator that draws a step's noise *on the backend* (no host-to-device copy per step).
+
+    NumPy runs use ``rng`` itself.  Other backends get their own generator
+    (``xp.random.default_rng``) seeded from ``rng``, so a run is still
+    reproducible from its one seed, but its noise differs from the NumPy
+    run's (device generators use other algorithms).
+    """
+    if xp is numpy:
+        return rng
+    return xp.random.default_rng(int(rng.integers(2 ** 63 - 1)))

@@ -37,11 +37,12 @@ import numpy as np
 from .backend import get_array_module
 from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_backward, ura_loss_forward
 from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
+from .encoders import (ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward,  # noqa: F401
+                       encoder_backward, encoder_forward, init_encoder)
 from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_backward, sample_forward
 from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
-from .layers import (dropout_backward, dropout_forward, linear_backward, linear_forward, relu_backward, relu_forward,
-                     softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward, tanh_backward, tanh_forward)
+from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from .validation import check_array, check_choice, check_keep_prob, check_labels, check_positive, check_same_batch
 from .vib import vib_loss_backward, vib_loss_forward
 
@@ -54,93 +55,6 @@ __all__ = [
     "check_inputs",
 ]
 
-_ACTIVATIONS = {"relu": (relu_forward, relu_backward), "tanh": (tanh_forward, tanh_backward)}
-
-
-# ------------------------------------------------------------------ encoders
-def init_encoder(rng, d_in, hidden, prefix, dtype=np.float64):
-    """He-initialised weights for an MLP encoder; names ``{prefix}.W{l}``, ``{prefix}.b{l}``."""
-    params, d = {}, d_in
-    for l, h in enumerate(hidden):
-        params[f"{prefix}.W{l}"] = (rng.standard_normal((d, h)) * np.sqrt(2.0 / d)).astype(dtype)
-        params[f"{prefix}.b{l}"] = np.zeros(h, dtype=dtype)
-        d = h
-    return params
-
-
-def encoder_forward(x, weights, biases, masks=None, keep_prob=1.0, activation="relu"):
-    r"""MLP encoder :math:`h = g(x)` (SPEC §1).
-
-    Forward
-    -------
-    For each layer :math:`l`:
-
-    .. math:: a_l = h_{l-1} W_l + b_l,\qquad h_l = \operatorname{drop}(\phi(a_l); m_l),\qquad h_0 = x
-
-    with :math:`\phi` ReLU or tanh and inverted dropout with keep-mask
-    :math:`m_l` (none when ``masks`` is None).
-
-    Backward
-    --------
-    Chain rule through the layers in reverse: dropout multiplies by
-    :math:`m_l/p`, the activation by :math:`\phi'(a_l)`, and the linear map
-    gives :math:`(\partial h_{l-1}, \partial W_l, \partial b_l)` as in
-    :func:`mini_eau.layers.linear_backward`.  Returns
-    ``(dx, [dW_0, ...], [db_0, ...])``.
-    """
-    check_choice("activation", activation, tuple(_ACTIVATIONS))
-    act_f = _ACTIVATIONS[activation][0]
-    caches, h = [], x
-    for l, (W, b) in enumerate(zip(weights, biases)):
-        a, c_lin = linear_forward(h, W, b)
-        h, c_act = act_f(a)
-        c_drop = None
-        if masks is not None and masks[l] is not None:
-            h, c_drop = dropout_forward(h, masks[l], keep_prob)
-        caches.append((c_lin, c_act, c_drop))
-    return h, (caches, activation)
-
-
-def encoder_backward(dh, cache):
-    """Gradients ``(dx, dWs, dbs)`` of :func:`encoder_forward`."""
-    caches, activation = cache
-    act_b = _ACTIVATIONS[activation][1]
-    dWs, dbs = [], []
-    for c_lin, c_act, c_drop in reversed(caches):
-        if c_drop is not None:
-            dh = dropout_backward(dh, c_drop)
-        dh, dW, db = linear_backward(act_b(dh, c_act), c_lin)
-        dWs.append(dW)
-        dbs.append(db)
-    return dh, dWs[::-1], dbs[::-1]
-
-
-def encode_modalities(params, xs, config, masks=None, modalities=None):
-    """Run the encoders ``enc{m}`` of ``params`` on ``xs[m]``: dicts m -> h^m and m -> cache.
-
-    Shared by EAU and every baseline, so all use the very same encoders (SPEC §10).
-    """
-    hs, caches = {}, {}
-    L = len(config.hidden)
-    for m in range(len(xs)) if modalities is None else modalities:
-        hs[m], caches[m] = encoder_forward(xs[m], [params[f"enc{m}.W{l}"] for l in range(L)],
-                                           [params[f"enc{m}.b{l}"] for l in range(L)],
-                                           None if masks is None else masks[m], config.keep_prob, config.activation)
-    return hs, caches
-
-
-def encode_modalities_backward(dhs, caches, grads):
-    """Backward of :func:`encode_modalities`: writes ``enc{m}.W{l}``/``.b{l}`` gradients into ``grads``."""
-    for m, dh in dhs.items():
-        _, dWs, dbs = encoder_backward(dh, caches[m])
-        for l, (dW, db) in enumerate(zip(dWs, dbs)):
-            grads[f"enc{m}.W{l}"] = dW
-            grads[f"enc{m}.b{l}"] = db
-
-
-def draw_masks(rng, n, hidden, n_modalities, keep_prob, xp=np, dtype=np.float64):
-    """Dropout keep-masks: per modality, one (n, h) 0/1 array per hidden layer."""
-    return [[xp.asarray(rng.random((n, h)) < keep_prob).astype(dtype) for h in hidden] for _ in range(n_modalities)]
 
 
 def check_draws(draws, keys):
@@ -227,7 +141,7 @@ class EAUConfig:
             if not isinstance(getattr(self, name), numbers.Integral) or isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
         check_keep_prob(self.keep_prob)
-        check_choice("activation", self.activation, tuple(_ACTIVATIONS))
+        check_choice("activation", self.activation, tuple(ACTIVATIONS))
         check_choice("fusion", self.fusion, FUSION_VARIANTS)
         check_choice("ura_variant", self.ura_variant, URA_VARIANTS)
         for name in ("temperature", "tau"):
@@ -302,7 +216,7 @@ class EAU:
         ``eps1``/``eps2``: anchor and augmented noise (M, N, D); ``eps_f``:
         VIB noise (N, Z); ``masks``: per modality, per layer keep-masks.
         ``rng`` is a generator of the backend (see
-        :func:`mini_eau.train.noise_generator`), so on a GPU the noise is
+        :func:`mini_eau.backend.noise_generator`), so on a GPU the noise is
         drawn on the device; ``xp.asarray`` is then a no-op.
         """
         c = self.config

@@ -36,7 +36,7 @@ import numbers
 
 import numpy
 
-from .backend import asarray, get_array_module
+from .backend import asarray, get_array_module, noise_generator
 from .gaussian import gaussian_head_backward, gaussian_head_forward
 from .gradcheck import Case, register
 from .layers import (
@@ -50,7 +50,6 @@ from .layers import (
     tanh_forward,
 )
 from .optim import Adam
-from .train import noise_generator
 from .uncertainty import mc_dropout_predict
 from .validation import check_array, check_keep_prob, check_positive, unbox
 

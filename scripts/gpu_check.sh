@@ -9,7 +9,7 @@
 # 2. runs the tests marked `gpu` (component gradients, training runs, the backend switch);
 # 3. compares CuPy with NumPy, in float64, on the outputs and gradients of every registered
 #    gradient-check case: relative error <= 1e-10 (written to gradients.txt);
-# 4. runs `python -m mini_eau bench` on both backends (bench_numpy.json, bench_cupy.json) and prints
+# 4. runs `python -m benchmarks.bench` on both backends (bench_numpy.json, bench_cupy.json) and prints
 #    CuPy's speed-up over NumPy per size (target: >= 10x at the large size).
 # Exits non-zero if a step fails.  PYTHON selects the interpreter (default python3); BENCH_ARGS adds
 # options to both benchmark runs (e.g. BENCH_ARGS="--repeats 3").
@@ -67,9 +67,9 @@ sys.exit(test_gpu.report('$OUT_DIR/gradients.txt'))
 " || status=1
 
 step "benchmark, NumPy backend (this machine's CPUs)"
-$PY -m mini_eau bench --backend numpy --json "$OUT_DIR/bench_numpy.json" ${BENCH_ARGS:-} || status=1
+$PY -m benchmarks.bench --backend numpy --json "$OUT_DIR/bench_numpy.json" ${BENCH_ARGS:-} || status=1
 step "benchmark, CuPy backend"
-$PY -m mini_eau bench --backend cupy --json "$OUT_DIR/bench_cupy.json" ${BENCH_ARGS:-} || status=1
+$PY -m benchmarks.bench --backend cupy --json "$OUT_DIR/bench_cupy.json" ${BENCH_ARGS:-} || status=1
 
 step "CuPy over NumPy, one hand-derived training step"
 $PY - "$OUT_DIR" <<'EOF' || status=1

@@ -9,7 +9,7 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mini_eau import baselines_losses as B
+from mini_eau.lab import baselines_losses as B
 from mini_eau.gradcheck import check_backward, numerical_gradient, rel_error
 
 

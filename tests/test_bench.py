@@ -1,4 +1,4 @@
-"""`python -m mini_eau bench`: it runs, its JSON has what the issue asks for, and what it compares is fair.
+"""`python -m benchmarks.bench`: it runs, its JSON has what the issue asks for, and what it compares is fair.
 
 No timing is asserted (timings depend on the machine and its load); what is
 checked is that the columns measure what they claim: the floor replays the
@@ -15,7 +15,7 @@ import pytest
 import strict_array as sa
 from strict_array import xp as S
 
-from mini_eau.bench import SIZES, _to_torch, make_problem, run_bench, step_matmuls, torch_eau_loss
+from benchmarks.bench import SIZES, _to_torch, make_problem, run_bench, step_matmuls, torch_eau_loss
 from mini_eau.model import EAU, EAUConfig
 from mini_eau.optim import Adam
 
@@ -25,7 +25,7 @@ RATIOS = ("autograd_over_hand", "hand_over_floor", "hand_over_torch")
 def test_quick_bench_writes_the_json(tmp_path):
     out = tmp_path / "bench.json"
     # --no-torch: importing torch alone takes seconds; its column is tested in process below
-    res = subprocess.run([sys.executable, "-m", "mini_eau", "bench", "--quick", "--no-torch", "--json", str(out)],
+    res = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--quick", "--no-torch", "--json", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     r = json.loads(out.read_text())

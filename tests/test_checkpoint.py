@@ -4,11 +4,11 @@ import os
 import numpy as np
 import pytest
 
-from mini_eau import checkpoint
-from mini_eau.baselines import make_method
-from mini_eau.data import ToyProblem
+from mini_eau.lab import checkpoint
+from mini_eau.lab.baselines import make_method
+from mini_eau.lab.data import ToyProblem
 from mini_eau.model import EAU, EAUConfig
-from mini_eau.train import TrainConfig, Trained, fit
+from mini_eau.lab.train import TrainConfig, Trained, fit
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from mini_eau import data as D
+from mini_eau.lab import data as D
 
 
 def rng(seed=0):

@@ -15,12 +15,12 @@ import pytest
 import strict_array as sa
 
 from mini_eau import backend as B
-from mini_eau.baselines import METHODS, make_method
-from mini_eau.data import ToyProblem
+from mini_eau.lab.baselines import METHODS, make_method
+from mini_eau.lab.data import ToyProblem
 from mini_eau.gradcheck import registered
 from mini_eau.model import EAU, EAUConfig
 from mini_eau.optim import Adam
-from mini_eau.train import TrainConfig, fit
+from mini_eau.lab.train import TrainConfig, fit
 
 GPU_TOL = 1e-10  # float64 on the GPU: different kernels, different rounding, same maths
 BACKENDS = ["numpy", "strict", pytest.param("cupy", marks=pytest.mark.gpu)]
@@ -136,7 +136,7 @@ def test_cupy_training_run_learns(toy):
 def test_the_switch_trains_on_cupy(toy, monkeypatch, tmp_path):
     """MINI_EAU_BACKEND=cupy alone moves training to the GPU; the demo's analysis still works."""
     cp = _cupy_or_skip()
-    from mini_eau import demo
+    from mini_eau.lab import demo
 
     monkeypatch.setenv(B.ENV_VAR, "cupy")
     B.set_default_backend(None)
@@ -163,9 +163,10 @@ def test_asking_for_cupy_without_it_says_what_is_missing():
         pass
     with pytest.raises(B.BackendUnavailable, match="backend 'cupy'"):
         B.set_default_backend("cupy")
-    for argv, env in ((["demo", "--fast", "--backend", "cupy"], {}), (["bench", "--quick", "--backend", "cupy"], {}),
-                      (["demo", "--fast"], {B.ENV_VAR: "cupy"})):
-        res = subprocess.run([sys.executable, "-m", "mini_eau", *argv], capture_output=True, text=True, timeout=120,
+    for argv, env in ((["mini_eau", "demo", "--fast", "--backend", "cupy"], {}),
+                      (["benchmarks.bench", "--quick", "--backend", "cupy"], {}),
+                      (["mini_eau", "demo", "--fast"], {B.ENV_VAR: "cupy"})):
+        res = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, timeout=120,
                              env={**os.environ, **env})
         assert res.returncode != 0
         assert "backend 'cupy'" in res.stderr and ("CuPy" in res.stderr or "CUDA" in res.stderr)

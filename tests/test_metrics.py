@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mini_eau import metrics as M
+from mini_eau.lab import metrics as M
 
 
 # ------------------------------------------------------------- accuracy / F1

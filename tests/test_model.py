@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from mini_eau.baselines import METHODS, make_method
-from mini_eau.data import ToyProblem
+from mini_eau.lab.baselines import METHODS, make_method
+from mini_eau.lab.data import ToyProblem
 from mini_eau.model import EAU, EAUConfig
-from mini_eau.train import TrainConfig, TrainingDiverged, fit
+from mini_eau.lab.train import TrainConfig, TrainingDiverged, fit
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +148,7 @@ def test_demo_fast_writes_results_and_figures(tmp_path):
 
 
 def test_ablation_eau_row_is_the_demo_model():
-    from mini_eau.demo import run_ablations, run_demo
+    from mini_eau.lab.demo import run_ablations, run_demo
 
     quiet = lambda *a: None  # noqa: E731
     demo = run_demo(fast=True, out=None, figures=False, methods=("eau",), log=quiet)

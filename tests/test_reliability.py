@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from mini_eau import contrastive, fusion, kl, layers, vib
-from mini_eau.data import ToyProblem
+from mini_eau.lab.data import ToyProblem
 from mini_eau.gradcheck import check_backward
 from mini_eau.model import EAU, EAUConfig, check_inputs
-from mini_eau.train import TrainConfig, fit
+from mini_eau.lab.train import TrainConfig, fit
 
 RNG = np.random.default_rng
 
@@ -105,9 +105,9 @@ def test_vib_bad_task_and_beta():
 # ----------------------------------------------------------------- determinism
 _RUN = """
 import hashlib, numpy as np
-from mini_eau.data import ToyProblem
+from mini_eau.lab.data import ToyProblem
 from mini_eau.model import EAU, EAUConfig
-from mini_eau.train import fit, TrainConfig
+from mini_eau.lab.train import fit, TrainConfig
 data = ToyProblem(seed=3).sample(300, np.random.default_rng(3))
 tr = fit(EAU([16, 16], 4, EAUConfig(hidden=(8,), keep_prob=0.9)), data, TrainConfig(epochs=2, batch_size=50), seed=11)
 h = hashlib.sha256()

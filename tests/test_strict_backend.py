@@ -18,13 +18,13 @@ import strict_array as sa
 from strict_array import StrictArray, xp as S
 
 from mini_eau.backend import get_array_module, to_numpy
-from mini_eau.baselines import METHODS, make_method
-from mini_eau.data import ToyProblem
+from mini_eau.lab.baselines import METHODS, make_method
+from mini_eau.lab.data import ToyProblem
 from mini_eau.fusion import VARIANTS as FUSIONS
 from mini_eau.gradcheck import registered
 from mini_eau.model import EAU, EAUConfig
 from mini_eau.optim import Adam
-from mini_eau.train import TrainConfig, fit
+from mini_eau.lab.train import TrainConfig, fit
 
 URA_VARIANTS = ("paper", "infonce", "official")
 TOL = 1e-12
@@ -105,7 +105,7 @@ def _problem(model, n, seed=0):
 
 
 def _step(model, params, opt, xs, y, draws):
-    """One training step exactly as :func:`mini_eau.train.fit` does it."""
+    """One training step exactly as :func:`mini_eau.lab.train.fit` does it."""
     loss, cache = model.loss_forward(params, xs, y, draws)
     grads = model.loss_backward(1.0, cache)
     opt.step(grads)
@@ -216,7 +216,7 @@ def test_fit_on_strict_arrays_copies_only_between_epochs(batch_size):
 
 def test_fast_demo_analysis_runs_on_a_device_backend(monkeypatch, tmp_path):
     """run_demo's evaluation, fusion weights, uncertainties and figures with parameters on the device."""
-    from mini_eau import demo, train
+    from mini_eau.lab import demo, train
 
     monkeypatch.setattr(train, "default_xp", lambda: S)
     monkeypatch.setitem(demo.DEFAULTS, ("toy", True), replace(demo.DEFAULTS[("toy", True)], n_train=300,

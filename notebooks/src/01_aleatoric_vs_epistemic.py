@@ -36,7 +36,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mini_eau.data import make_regression_1d, regression_mean, regression_noise_std
+from mini_eau.lab.data import make_regression_1d, regression_mean, regression_noise_std
 from mini_eau.gaussian import S_MAX, S_MIN, bound_backward, bound_forward
 from mini_eau.gradcheck import check_backward, rel_error
 from mini_eau.layers import gaussian_nll_backward, gaussian_nll_forward

@@ -30,7 +30,7 @@ import numpy as np
 from matplotlib.patches import Ellipse
 
 from mini_eau import EAU, EAUConfig, TrainConfig, fit
-from mini_eau.data import ToyProblem
+from mini_eau.lab.data import ToyProblem
 from mini_eau.gaussian import S_MAX, S_MIN, bound_backward, bound_forward, gaussian_head_forward, sample_forward
 from mini_eau.gradcheck import check_backward, rel_error
 from mini_eau.kl import (kl_gaussians_backward, kl_gaussians_forward, kl_standard_normal_forward,

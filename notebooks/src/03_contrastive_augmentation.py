@@ -26,7 +26,7 @@ import numpy as np
 from mini_eau import EAU, EAUConfig, TrainConfig, fit
 from mini_eau.contrastive import (COSINE_EPS, VARIANTS, cosine_similarity_forward, ura_loss_backward,
                                   ura_loss_forward, ura_loss_total_forward)
-from mini_eau.data import ToyProblem
+from mini_eau.lab.data import ToyProblem
 from mini_eau.gaussian import sample_backward, sample_forward
 from mini_eau.gradcheck import check_backward, rel_error
 

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mini_eau import EAU, EAUConfig, TrainConfig, fit
-from mini_eau.data import TOY_LEVELS, ToyProblem
+from mini_eau.lab.data import TOY_LEVELS, ToyProblem
 from mini_eau.fusion import VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
 from mini_eau.gradcheck import check_backward, rel_error
 

@@ -28,13 +28,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mini_eau import EAU, EAUConfig, TrainConfig, fit
-from mini_eau.data import ToyProblem
-from mini_eau.demo import DEFAULTS
+from mini_eau.lab.data import ToyProblem
+from mini_eau.lab.demo import DEFAULTS
 from mini_eau.fusion import fuse_forward
 from mini_eau.gaussian import S_MAX, S_MIN, gaussian_head_forward
 from mini_eau.gradcheck import check_backward, rel_error
 from mini_eau.kl import kl_standard_normal_forward
-from mini_eau.metrics import accuracy, nll, spearman
+from mini_eau.lab.metrics import accuracy, nll, spearman
 from mini_eau.vib import vib_loss_backward, vib_loss_forward
 
 try:  # ships with scikit-learn

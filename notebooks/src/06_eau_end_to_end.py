@@ -27,14 +27,15 @@ from dataclasses import replace
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mini_eau import EAU, metrics
+from mini_eau import EAU
+from mini_eau.lab import metrics
 from mini_eau.backend import get_array_module
-from mini_eau.baselines import METHODS, make_method
-from mini_eau.data import TOY_LEVELS, ToyProblem
-from mini_eau.demo import ABLATIONS, DEFAULTS, EAU_DEFAULTS, prepare_data, run_demo
+from mini_eau.lab.baselines import METHODS, make_method
+from mini_eau.lab.data import TOY_LEVELS, ToyProblem
+from mini_eau.lab.demo import ABLATIONS, DEFAULTS, EAU_DEFAULTS, prepare_data, run_demo
 from mini_eau.gradcheck import check_backward, rel_error
 from mini_eau.layers import linear_backward, linear_forward, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from mini_eau.train import TrainConfig, fit
+from mini_eau.lab.train import TrainConfig, fit
 
 %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})

@@ -26,13 +26,14 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mini_eau import metrics
+from mini_eau.lab import metrics
 from mini_eau.backend import BackendUnavailable, default_xp, get_array_module, get_default_backend, set_default_backend, to_numpy
-from mini_eau.baselines import METHODS, make_method
-from mini_eau.data import DIGITS_LEVELS, add_noise, join_halves, load_digits_two_view
-from mini_eau.demo import DEFAULTS, DIGITS_TRAIN_NOISE, EAU_DEFAULTS, prepare_data
+from mini_eau.lab.baselines import METHODS, make_method
+from mini_eau.lab.data import DIGITS_LEVELS, add_noise, join_halves, load_digits_two_view
+from mini_eau.lab.demo import DEFAULTS, DIGITS_TRAIN_NOISE, EAU_DEFAULTS, prepare_data
 from mini_eau.gradcheck import check_backward, rel_error
-from mini_eau.train import TrainConfig, fit, noise_generator
+from mini_eau.backend import noise_generator
+from mini_eau.lab.train import TrainConfig, fit
 
 %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
@@ -291,7 +292,7 @@ plt.show()
 # the loop:
 #
 # * **data and parameters move once**, before the first epoch (`xp.asarray`);
-# * **noise is drawn on the device**: `train.noise_generator(rng, xp)` returns `rng` itself for
+# * **noise is drawn on the device**: `backend.noise_generator(rng, xp)` returns `rng` itself for
 #   NumPy and, for CuPy, a `cupy.random` generator seeded from `rng` — so every step's
 #   reparameterisation noise $\varepsilon$ and dropout masks are born on the GPU (reproducible from
 #   the one seed, but a *different* stream than NumPy's: the device uses other algorithms);

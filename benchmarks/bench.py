@@ -2,7 +2,7 @@
 
 One EAU training step — :meth:`EAU.loss_forward`, the hand-derived
 :meth:`EAU.loss_backward` and an :class:`~mini_eau.optim.Adam` update, exactly
-as :func:`mini_eau.train.fit` runs it — is timed at two sizes and compared,
+as :func:`mini_eau.lab.train.fit` runs it — is timed at two sizes and compared,
 in the same run and interleaved round by round (so that other processes slow
 every column alike), with
 
@@ -35,13 +35,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend as _backend
-from .backend import get_default_backend, to_numpy
-from .contrastive import COSINE_EPS
-from .gaussian import S_MAX, S_MIN
-from .model import EAU, EAUConfig
-from .optim import Adam
-from .validation import trusted_values
+from mini_eau import backend as _backend
+from mini_eau.backend import get_default_backend, to_numpy
+from mini_eau.contrastive import COSINE_EPS
+from mini_eau.gaussian import S_MAX, S_MIN
+from mini_eau.model import EAU, EAUConfig
+from mini_eau.optim import Adam
+from mini_eau.validation import trusted_values
 
 __all__ = ["SIZES", "BenchSize", "make_problem", "step_matmuls", "torch_eau_loss", "run_bench", "format_table", "main"]
 
@@ -474,3 +474,36 @@ def main(backend=None, sizes=("small", "large"), repeats=None, warmup=None, json
             json.dump(results, f, indent=1)
         log(f"wrote {json_path}")
     return results
+
+
+def cli(argv=None):
+    """``python -m benchmarks.bench [--backend numpy|cupy] [--json FILE] [--sizes ...] [--quick]`` from the repo root."""
+    import argparse
+
+    from mini_eau.backend import BackendUnavailable
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench",
+                                description="Time one EAU training step: hand-derived vs autograd vs the matmul floor "
+                                            "vs torch, side by side in one run.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+                   help="array backend (default: $MINI_EAU_BACKEND, else numpy)")
+    p.add_argument("--json", metavar="FILE", help="also write the medians and ratios to FILE")
+    p.add_argument("--sizes", nargs="+", choices=("tiny", "small", "large"), default=["small", "large"],
+                   help="which sizes to time")
+    p.add_argument("--quick", action="store_true", help="the tiny size with 3 rounds only (seconds; for tests)")
+    p.add_argument("--repeats", type=int, default=None, help="timed rounds per size (default: per size)")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up rounds per size (default: per size)")
+    p.add_argument("--no-torch", action="store_true", help="leave out the PyTorch column even if torch is installed")
+    args = p.parse_args(argv)
+    sizes = ("tiny",) if args.quick else tuple(args.sizes)
+    try:
+        main(backend=args.backend, sizes=sizes, repeats=args.repeats, warmup=args.warmup, json_path=args.json,
+             use_torch=not args.no_torch)
+    except (BackendUnavailable, ValueError) as err:
+        raise SystemExit(f"bench: {err}") from None
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(cli())

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import default_xp, to_numpy
-from .optim import Adam
-from .validation import check_positive, trusted_values
+from ..backend import default_xp, noise_generator, to_numpy
+from ..optim import Adam
+from ..validation import check_positive, trusted_values
 
 __all__ = ["TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator"]
 
@@ -90,19 +90,6 @@ def _to_backend(data, xp):
     return [xp.asarray(x, dtype=np.float64) for x in data.xs], xp.asarray(data.y)
 
 
-def noise_generator(rng, xp):
-    """The generator that draws a step's noise *on the backend* (no host-to-device copy per step).
-
-    NumPy runs use ``rng`` itself.  Other backends get their own generator
-    (``xp.random.default_rng``) seeded from ``rng``, so a run is still
-    reproducible from its one seed, but its noise differs from the NumPy
-    run's (device generators use other algorithms).
-    """
-    if xp is np:
-        return rng
-    return xp.random.default_rng(int(rng.integers(2 ** 63 - 1)))
-
-
 def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, params=None, xp=None):
     """Train ``model`` on ``data`` (a :class:`mini_eau.data.MultimodalData`).
 
@@ -129,7 +116,7 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     """
     config = TrainConfig() if config is None else config
     rng = np.random.default_rng(seed) if rng is None else rng
-    from .model import check_inputs
+    from ..model import check_inputs
 
     check_inputs(data.xs, data.y, getattr(model, "input_dims", None), getattr(model, "n_classes", None))
     xp = default_xp() if xp is None else xp

@@ -1,4 +1,4 @@
-"""``python -m mini_eau gradcheck | demo | ablations | bench``."""
+"""``python -m mini_eau gradcheck | demo | ablations`` (the benchmark: ``python -m benchmarks.bench``)."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import sys
 
 
 def _gradcheck(args):
-    from .gradcheck import registered, run_component, GradCheckReport
+    from ..gradcheck import registered, run_component, GradCheckReport
 
     names = list(registered())
     if args.only:
@@ -27,7 +27,7 @@ def _gradcheck(args):
 
 def _use_backend(command, name):
     """Switch the array backend (``name``, else $MINI_EAU_BACKEND); a clear message, not a traceback, if it cannot run."""
-    from .backend import BackendUnavailable, default_xp, set_default_backend
+    from ..backend import BackendUnavailable, default_xp, set_default_backend
 
     try:
         if name is not None:
@@ -60,19 +60,6 @@ def _ablations(args):
     return 0
 
 
-def _bench(args):
-    from .backend import BackendUnavailable
-    from .bench import main as bench_main
-
-    sizes = ("tiny",) if args.quick else tuple(args.sizes)
-    try:
-        bench_main(backend=args.backend, sizes=sizes, repeats=args.repeats, warmup=args.warmup, json_path=args.json,
-                   use_torch=not args.no_torch)
-    except (BackendUnavailable, ValueError) as err:
-        raise SystemExit(f"bench: {err}") from None
-    return 0
-
-
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m mini_eau", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -99,17 +86,6 @@ def build_parser():
     a.add_argument("--fast", action="store_true")
     a.set_defaults(func=_ablations)
 
-    b = sub.add_parser("bench", help="time one EAU training step: hand-derived vs autograd vs the matmul floor vs torch")
-    b.add_argument("--backend", choices=("numpy", "cupy"), default=None,
-                   help="array backend (default: $MINI_EAU_BACKEND, else numpy)")
-    b.add_argument("--json", metavar="FILE", help="also write the medians and ratios to FILE")
-    b.add_argument("--sizes", nargs="+", choices=("tiny", "small", "large"), default=["small", "large"],
-                   help="which sizes to time (default: small large)")
-    b.add_argument("--quick", action="store_true", help="the tiny size with 3 rounds only (seconds; for tests)")
-    b.add_argument("--repeats", type=int, default=None, help="timed rounds per size (default: per size)")
-    b.add_argument("--warmup", type=int, default=None, help="warm-up rounds per size (default: per size)")
-    b.add_argument("--no-torch", action="store_true", help="leave out the PyTorch column even if torch is installed")
-    b.set_defaults(func=_bench)
     return p
 
 

@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from .backend import to_numpy
+from ..backend import to_numpy
 
 __all__ = ["save", "load", "FORMAT", "VERSION"]
 
@@ -79,7 +79,7 @@ def load(path, expect=None):
         configuration, or lacks a parameter array.
     """
     from .baselines import make_method
-    from .model import EAUConfig
+    from ..model import EAUConfig
     from .train import Trained
 
     try:

@@ -29,11 +29,11 @@ import math
 
 import numpy as _np  # validation only (isinstance checks), never the compute module
 
-from .backend import get_array_module
-from .gradcheck import Case, register
-from .layers import (_one_hot, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward,
+from ..backend import get_array_module
+from ..gradcheck import Case, register
+from ..layers import (_one_hot, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward,
                      softplus_backward, softplus_forward)
-from .validation import check_array, check_labels, check_positive, check_stack, unbox
+from ..validation import check_array, check_labels, check_positive, check_stack, unbox
 
 __all__ = [
     "ds_combine_forward", "ds_combine_backward",

@@ -26,13 +26,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .backend import get_array_module
+from ..backend import get_array_module
 from .baselines_losses import qmf_loss_backward, qmf_loss_forward, qmf_predict, qmf_weights, tmc_loss_backward, tmc_loss_forward, tmc_predict
-from .gradcheck import Case, register
-from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .model import (EAU, EAUConfig, check_inputs, draw_masks, encode_modalities, encode_modalities_backward, init_encoder,
+from ..gradcheck import Case, register
+from ..layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from ..model import (EAU, EAUConfig, check_inputs, draw_masks, encode_modalities, encode_modalities_backward, init_encoder,
                     positional_loss)
-from .validation import check_choice
+from ..validation import check_choice
 
 __all__ = ["Unimodal", "Concat", "Late", "TMC", "QMF", "METHODS", "make_method"]
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import metrics
-from .backend import to_numpy
+from ..backend import to_numpy
 from .baselines import METHODS, make_method
 from .data import DIGITS_LEVELS, TOY_LEVELS, ToyProblem, add_noise, digits_sweep, load_digits_two_view
-from .model import EAU, EAUConfig
+from ..model import EAU, EAUConfig
 from .train import TrainConfig, fit
 
 __all__ = ["DemoSettings", "DEFAULTS", "prepare_data", "run_demo", "run_ablations", "ABLATIONS"]

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_array, check_choice, check_labels, check_positive
+from ..validation import check_array, check_choice, check_labels, check_positive
 
 __all__ = [
     "MultimodalData",

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from .backend import to_numpy
-from .validation import check_array, check_labels
+from ..backend import to_numpy
+from ..validation import check_array, check_labels
 
 __all__ = [
     "accuracy",
