@@ -5,7 +5,7 @@ sizes, activation and dropout) and is trained by the same loop with the same
 budget; only what happens after the encoders differs:
 
 =============  =======================================================================
-``unimodal_a``  one modality's encoder and a linear classifier
+``unimodal_m``  view m's encoder and a linear classifier
 ``concat``      early/intermediate fusion: :math:`[h^1, \dots, h^M] \to` linear classifier
 ``late``        one classifier per modality, trained jointly (sum of CEs); predicts the
                 average of the modalities' probabilities
@@ -34,7 +34,7 @@ from ..model import (EAU, EAUConfig, check_inputs, draw_masks, encode_modalities
                     positional_loss)
 from ..validation import check_choice
 
-__all__ = ["Unimodal", "Concat", "Late", "TMC", "QMF", "METHODS", "make_method"]
+__all__ = ["Unimodal", "Concat", "Late", "TMC", "QMF", "FUSION_METHODS", "METHODS", "method_names", "make_method"]
 
 
 @dataclass
@@ -265,19 +265,30 @@ class QMF(_PerModalityLogits):
 
 
 # ---------------------------------------------------------------- factory
-METHODS = ("eau", "concat", "late", "mean", "precision", "tmc", "qmf", "unimodal_a", "unimodal_b")
+FUSION_METHODS = ("eau", "concat", "late", "mean", "precision", "tmc", "qmf")
+"""Methods that use every view; ``unimodal_<m>`` (view m alone) comes on top, one per view."""
+
+
+def method_names(n_views):
+    """Every method for ``n_views`` views: the fusion methods, then ``unimodal_0 .. unimodal_{M-1}``."""
+    return FUSION_METHODS + tuple(f"unimodal_{m}" for m in range(n_views))
+
+
+METHODS = method_names(2)
+"""The methods for two views (the toy's default)."""
 
 
 def make_method(name, input_dims, n_classes, config=None):
     """Build a method by name with EAU's encoder configuration ``config``.
 
-    ``"mean"`` and ``"precision"`` are EAU with that fusion variant (SPEC §6);
+    ``name`` is one of :func:`method_names` ``(len(input_dims))``.  ``"mean"``
+    and ``"precision"`` are EAU with that fusion variant (SPEC §6);
     "precision" at temperature 1, where its weights are exactly the product
     of Gaussian experts (sigma^-2 normalised) — EAU's sharpening temperature
-    would turn them into sigma^-2/T. The unimodal baselines use modality 0 (A)
-    or 1 (B).
+    would turn them into sigma^-2/T.  ``"unimodal_<m>"`` uses view m alone
+    (it is still given every view, and ignores the others).
     """
-    check_choice("method", name, METHODS)
+    check_choice("method", name, method_names(len(input_dims)))
     config = EAUConfig() if config is None else config
     if name == "eau":
         return EAU(input_dims, n_classes, config)
@@ -288,7 +299,7 @@ def make_method(name, input_dims, n_classes, config=None):
     cls = {"concat": Concat, "late": Late, "tmc": TMC, "qmf": QMF}
     if name in cls:
         return cls[name](input_dims, n_classes, config, name=name)
-    return Unimodal(input_dims, n_classes, config, name=name, modality={"unimodal_a": 0, "unimodal_b": 1}[name])
+    return Unimodal(input_dims, n_classes, config, name=name, modality=int(name.split("_")[1]))
 
 
 # ----------------------------------------------------------- gradient checks
@@ -297,8 +308,6 @@ def _baseline_cases(name):
         out = []
         for dims, k, n, cfg in [((4, 3), 3, 1, EAUConfig(hidden=(5,))),
                                 ((3, 4, 2), 2, 4, EAUConfig(hidden=(4, 3), activation="tanh", keep_prob=0.7))]:
-            if name.startswith("unimodal") and len(dims) != 2:
-                dims = dims[:2]
             model = make_method(name, dims, k, cfg)
             params = model.init_params(rng)
             xs = [rng.standard_normal((n, d)) for d in dims]
@@ -316,5 +325,5 @@ def _baseline_cases(name):
     return cases
 
 
-for _name in ("unimodal_a", "concat", "late", "tmc", "qmf"):
+for _name in ("unimodal_1", "concat", "late", "tmc", "qmf"):
     register(f"baseline[{_name}]")(_baseline_cases(_name))

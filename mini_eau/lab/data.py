@@ -68,10 +68,18 @@ __all__ = [
     "make_regression_1d",
     "regression_grid",
     "load_digits_two_view",
+    "load_digits_views",
+    "load_breast_cancer_views",
+    "minmax_scale",
     "add_noise",
+    "noise_sweep",
     "digits_sweep",
     "join_halves",
     "DIGITS_LEVELS",
+    "Benchmark",
+    "BENCHMARKS",
+    "noise_unit",
+    "load_benchmark",
 ]
 
 TOY_LEVELS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)
@@ -195,6 +203,12 @@ class MultimodalData:
             raise ValueError(f"idx: indices must lie in [0, {len(self) - 1}]")
         return MultimodalData([x[idx] for x in self.xs], self.y[idx], self.noise[:, idx], self.n_classes, self.names)
 
+    def select(self, views):
+        """The views ``views`` (names or indices, in that order) of every sample, as a new set."""
+        idx = [self.modality_index(v) for v in ([views] if isinstance(views, (str, numbers.Integral)) else views)]
+        return MultimodalData([self.xs[m] for m in idx], self.y, self.noise[idx], self.n_classes,
+                              tuple(self.names[m] for m in idx))
+
     def batches(self, batch_size, rng=None, drop_last=False):
         """Yield index arrays of (at most) ``batch_size`` samples covering the set once.
 
@@ -233,10 +247,8 @@ class ToyProblem:
     draws training noise per sample, a number >= 0 fixes the scale for all.
     """
 
-    names = ("a", "b")
-
     def __init__(self, seed=0, n_classes=4, d_latent=8, d_a=16, d_b=16, separation=1.0,
-                 nonlinear_b=True, train_noise=(0.0, 3.0)):
+                 nonlinear_b=True, train_noise=(0.0, 3.0), n_views=2):
         self.n_classes = _check_count("n_classes", n_classes)
         if self.n_classes < 2:
             raise ValueError(f"n_classes: expected an integer >= 2, got {n_classes}")
@@ -250,6 +262,10 @@ class ToyProblem:
             raise ValueError(f"train_noise: expected scales >= 0, got {train_noise!r}")
         self.train_noise = (lo, hi)
         self.seed = seed
+        self.n_views = _check_count("n_views", n_views)
+        if self.n_views < 2:
+            raise ValueError(f"n_views: expected an integer >= 2, got {n_views}")
+        self.names = tuple("abcdefghijklmnopqrstuvwxyz"[m] for m in range(self.n_views))
 
         gen = np.random.default_rng(seed)
         self.P = self.separation * gen.standard_normal((self.n_classes, self.d_latent))
@@ -257,61 +273,74 @@ class ToyProblem:
         self.W_b = gen.standard_normal((self.d_latent, self.d_b)) / math.sqrt(self.d_latent)
         v = gen.standard_normal(self.d_latent)
         self.direction = v / np.linalg.norm(v)
-        # Unit-RMS views: a noise scale then means the same SNR in A and B.
-        self.r = np.ones(2)
-        _, _, xa, xb = self._clean(20000, gen)
-        self.r = np.array([np.sqrt(np.mean(xa ** 2)), np.sqrt(np.mean(xb ** 2))])
+        # views beyond the second: alternately linear (like A) and nonlinear (like B), size d_a
+        self.W = [self.W_a, self.W_b] + [gen.standard_normal((self.d_latent, self.d_a)) / math.sqrt(self.d_latent)
+                                         for _ in range(self.n_views - 2)]
+        # Unit-RMS views: a noise scale then means the same SNR in every view.
+        self.r = np.ones(self.n_views)
+        _, _, *clean = self._clean(20000, gen)
+        self.r = np.array([np.sqrt(np.mean(x ** 2)) for x in clean])
 
     # -- the generative model
     def _clean(self, n, rng, y=None, shift=0.0):
-        """Labels, latents and the two clean (noise-free, scaled) views."""
+        """Labels, latents and the M clean (noise-free, scaled) views."""
         if y is None:
             y = rng.integers(self.n_classes, size=n)
         z = self.P[y] + 0.5 * rng.standard_normal((n, self.d_latent)) + shift * self.direction
-        xa = (z @ self.W_a) / self.r[0]
-        pre_b = z @ self.W_b
-        xb = (np.tanh(pre_b) if self.nonlinear_b else pre_b) / self.r[1]
-        return y, z, xa, xb
+        views = []
+        for m, W in enumerate(self.W):
+            pre = z @ W
+            views.append((np.tanh(pre) if self.nonlinear_b and m % 2 == 1 else pre) / self.r[m])
+        return (y, z, *views)
 
     def _scales(self, n, rng, value):
         return rng.uniform(*self.train_noise, size=n) if value is None else np.full(n, value)
 
-    def _generate(self, n, rng, noise_a, noise_b, y=None, shift=0.0):
-        # Fixed draw order (y, eta, s^A, s^B, xi^A, xi^B): with fixed noise,
+    def _generate(self, n, rng, noise, y=None, shift=0.0):
+        # Fixed draw order (y, eta, s^1..s^M, xi^1..xi^M): with fixed noise,
         # sample() and ood() from equal generator states share y, eta and xi.
-        y, _, xa, xb = self._clean(n, rng, y=y, shift=shift)
-        s = np.stack([self._scales(n, rng, noise_a), self._scales(n, rng, noise_b)])
-        xa = xa + s[0][:, None] * rng.standard_normal(xa.shape)
-        xb = xb + s[1][:, None] * rng.standard_normal(xb.shape)
-        return MultimodalData([xa, xb], y, s, self.n_classes, self.names)
+        y, _, *xs = self._clean(n, rng, y=y, shift=shift)
+        s = np.stack([self._scales(n, rng, v) for v in noise])
+        xs = [x + s[m][:, None] * rng.standard_normal(x.shape) for m, x in enumerate(xs)]
+        return MultimodalData(xs, y, s, self.n_classes, self.names)
 
-    def sample(self, n, rng, noise_a=None, noise_b=None):
-        """``n`` samples; None noise = training noise U(train_noise) per sample and modality."""
+    def _noise_args(self, noise_a, noise_b, noise):
+        """One scale (or None) per view from ``noise_a``/``noise_b`` (two views) or the list ``noise``."""
+        if noise is None:
+            noise = [noise_a, noise_b] + [None] * (self.n_views - 2)
+        elif len(noise) != self.n_views:
+            raise ValueError(f"noise: expected one scale (or None) per view, {self.n_views} in all, got {len(noise)}")
+        return [_check_noise(f"noise[{m}]", v) for m, v in enumerate(noise)]
+
+    def sample(self, n, rng, noise_a=None, noise_b=None, noise=None):
+        """``n`` samples; None noise = training noise U(train_noise) per sample and modality.
+
+        ``noise_a``/``noise_b`` set the first two views' scales; ``noise`` (one
+        entry per view) sets them all.
+        """
         n = _check_count("n", n)
         _check_rng(rng)
-        return self._generate(n, rng, _check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b))
+        return self._generate(n, rng, self._noise_args(noise_a, noise_b, noise))
 
     def sweep(self, levels=TOY_LEVELS, noisy="a", other=1.0, n=2000, rng=None):
-        """One test set per noise level on modality ``noisy``, the other modality at ``other``.
+        """One test set per noise level on the view(s) ``noisy``, every other view at ``other``.
 
-        Every level reuses the same labels, latents and unit draws xi (common
-        random numbers: one child seed drawn from ``rng``), so differences
-        between levels come from the noise scale alone.  Returns a list of
+        ``noisy`` is a view name or index, or a list of them.  Every level
+        reuses the same labels, latents and unit draws xi (common random
+        numbers: one child seed drawn from ``rng``), so differences between
+        levels come from the noise scale alone.  Returns a list of
         :class:`MultimodalData` in the order of ``levels``.
         """
         n = _check_count("n", n)
         _check_rng(rng)
-        check_choice("noisy", noisy, self.names)
+        noisy = _view_indices("noisy", noisy, self.names)
         levels = _check_levels(levels)
         other = _check_noise("other", other)
         if other is None:
             raise ValueError("other: expected a fixed noise scale >= 0, got None")
         child = int(rng.integers(2 ** 63 - 1))
-        out = []
-        for lvl in levels:
-            na, nb = (lvl, other) if noisy == "a" else (other, lvl)
-            out.append(self._generate(n, np.random.default_rng(child), na, nb))
-        return out
+        return [self._generate(n, np.random.default_rng(child), [lvl if m in noisy else other for m in range(self.n_views)])
+                for lvl in levels]
 
     def conflict(self, n, rng, modality="b", noise_a=1.0, noise_b=1.0):
         """Conflicting views: ``modality`` comes from a fresh sample of class (y + 1) mod K.
@@ -323,8 +352,9 @@ class ToyProblem:
         _check_rng(rng)
         check_choice("modality", modality, self.names)
         noise_a, noise_b = _check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b)
-        base = self._generate(n, rng, noise_a, noise_b)
-        donor = self._generate(n, rng, noise_a, noise_b, y=(base.y + 1) % self.n_classes)
+        noise = [noise_a, noise_b] + [noise_b] * (self.n_views - 2)
+        base = self._generate(n, rng, noise)
+        donor = self._generate(n, rng, noise, y=(base.y + 1) % self.n_classes)
         m = self.names.index(modality)
         xs = list(base.xs)
         xs[m] = donor.xs[m]
@@ -343,8 +373,26 @@ class ToyProblem:
         _check_rng(rng)
         if not isinstance(shift, numbers.Real) or not math.isfinite(shift):
             raise ValueError(f"shift: expected a finite number, got {shift!r}")
-        return self._generate(n, rng, _check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b),
-                              shift=float(shift))
+        noise = [_check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b)]
+        return self._generate(n, rng, noise + noise[1:] * (self.n_views - 2), shift=float(shift))
+
+
+def _view_indices(name, views, names):
+    """A view name or index, or a list of them, as a sorted tuple of distinct indices."""
+    if isinstance(views, (str, numbers.Integral)):
+        views = [views]
+    out = []
+    for v in views:
+        if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+            if not 0 <= v < len(names):
+                raise ValueError(f"{name}: expected view indices in [0, {len(names) - 1}] or names from {names}, got {v!r}")
+            out.append(int(v))
+        else:
+            check_choice(name, v, names)
+            out.append(names.index(v))
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"{name}: expected one or more distinct views, got {views!r}")
+    return tuple(sorted(out))
 
 
 def _check_levels(levels):
@@ -425,28 +473,82 @@ def regression_grid(n=401, x_range=(-4.0, 4.0)):
     return x[:, None], regression_mean(x), regression_noise_std(x)
 
 
-# ----------------------------------------------------------------- digits
-def load_digits_two_view(seed=0, test_fraction=0.3):
-    """scikit-learn's bundled 8x8 digits (1797 images, 10 classes; no download) as two views.
+# ------------------------------------------------------ real multi-view sets
+def minmax_scale(train, test):
+    """Both sets scaled per feature to [0, 1] with the **training** rows' min and max.
 
-    View ``"left"`` is columns 0-3 of each image, ``"right"`` columns 4-7,
-    each flattened row by row to 32 features; pixels are divided by 16 so
-    they lie in [0, 1].  Stratified train/test split with ``random_state=seed``.
-    Returns ``(train, test)`` :class:`MultimodalData` with zero noise.
+    Features constant on the training rows map to 0.  Test values outside
+    the training range fall outside [0, 1] (no clipping: that is what a
+    deployed model would see).
     """
-    from sklearn.datasets import load_digits  # imported here: sklearn is slow to import
-    from sklearn.model_selection import train_test_split
+    xs_tr, xs_te = [], []
+    for x_tr, x_te in zip(train.xs, test.xs):
+        lo, hi = x_tr.min(axis=0), x_tr.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        xs_tr.append((x_tr - lo) / span)
+        xs_te.append((x_te - lo) / span)
+    return (MultimodalData(xs_tr, train.y, train.noise, train.n_classes, train.names),
+            MultimodalData(xs_te, test.y, test.noise, test.n_classes, test.names))
+
+
+def _split_views(views, y, n_classes, names, seed, test_fraction):
+    """Stratified train/test split of per-view feature matrices, MinMax-scaled on the training rows."""
+    from sklearn.model_selection import train_test_split  # imported here: sklearn is slow to import
 
     if not isinstance(test_fraction, numbers.Real) or not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction: expected a number in (0, 1), got {test_fraction!r}")
-    digits = load_digits()
-    images = digits.images.astype(np.float64) / 16.0
-    left = images[:, :, :4].reshape(len(images), 32)
-    right = images[:, :, 4:].reshape(len(images), 32)
-    y = digits.target.astype(np.int64)
     tr, te = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed)
-    make = lambda idx: MultimodalData([left[idx], right[idx]], y[idx], np.zeros((2, len(idx))), 10, ("left", "right"))
-    return make(np.sort(tr)), make(np.sort(te))
+    make = lambda idx: MultimodalData([v[idx].astype(np.float64) for v in views], y[idx].astype(np.int64),
+                                      np.zeros((len(views), len(idx))), n_classes, names)
+    return minmax_scale(make(np.sort(tr)), make(np.sort(te)))
+
+
+def load_digits_views(split="halves", seed=0, test_fraction=0.3):
+    """scikit-learn's bundled 8x8 digits (1797 images, 10 classes; no download) as 2 or 4 views.
+
+    ``split="halves"``: views ``left`` (columns 0-3) and ``right`` (columns
+    4-7), 32 pixels each.  ``split="quadrants"``: views ``top-left``,
+    ``top-right``, ``bottom-left``, ``bottom-right``, 16 pixels each.
+    Stratified split with ``random_state=seed``; pixels MinMax-scaled per
+    feature on the training rows.  Returns ``(train, test)`` with zero noise.
+    """
+    from sklearn.datasets import load_digits
+
+    check_choice("split", split, ("halves", "quadrants"))
+    digits = load_digits()
+    img = digits.images
+    n = len(img)
+    if split == "halves":
+        views = [img[:, :, :4].reshape(n, 32), img[:, :, 4:].reshape(n, 32)]
+        names = ("left", "right")
+    else:
+        views = [img[:, :4, :4].reshape(n, 16), img[:, :4, 4:].reshape(n, 16),
+                 img[:, 4:, :4].reshape(n, 16), img[:, 4:, 4:].reshape(n, 16)]
+        names = ("top-left", "top-right", "bottom-left", "bottom-right")
+    return _split_views(views, digits.target, 10, names, seed, test_fraction)
+
+
+def load_digits_two_view(seed=0, test_fraction=0.3):
+    """The digits as two views, left and right image halves: :func:`load_digits_views` with ``split="halves"``."""
+    return load_digits_views("halves", seed, test_fraction)
+
+
+def load_breast_cancer_views(seed=0, test_fraction=0.3):
+    """scikit-learn's bundled breast-cancer set (569 tumours, 2 classes; no download) as three views.
+
+    The 30 features are ten cell-nucleus measurements (radius, texture,
+    perimeter, area, smoothness, compactness, concavity, concave points,
+    symmetry, fractal dimension) each summarised three ways; the views are
+    those summaries: ``mean``, ``se`` (standard error) and ``worst`` (mean of
+    the three largest), 10 features each.  Stratified split with
+    ``random_state=seed``; MinMax-scaled on the training rows.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    bc = load_breast_cancer()
+    x = bc.data
+    views = [x[:, 0:10], x[:, 10:20], x[:, 20:30]]
+    return _split_views(views, bc.target, 2, ("mean", "se", "worst"), seed, test_fraction)
 
 
 def join_halves(left, right):
@@ -483,26 +585,112 @@ def add_noise(data, modality, scale, rng):
     return MultimodalData(xs, data.y, noise, data.n_classes, data.names)
 
 
-def digits_sweep(data, rng, levels=DIGITS_LEVELS, noisy="left", other=0.0):
-    """Noise sweep on digits, analogous to :meth:`ToyProblem.sweep`.
+def noise_sweep(data, rng, levels, noisy, other=0.0):
+    """One noisy copy of ``data`` per level: noise ``level`` on the view(s) ``noisy``, ``other`` on the rest.
 
-    One copy of ``data`` per level with noise ``level`` on ``noisy`` and
-    ``other`` on the other view; every level reuses the same unit draws
-    (common random numbers).  Default levels :data:`DIGITS_LEVELS`, for
-    pixels in [0, 1].
+    ``noisy`` is a view name or index, or a list of them (any subset).  Every
+    level reuses the same unit draws (common random numbers: one child seed
+    from ``rng``), so differences between levels come from the scale alone.
     """
     if not isinstance(data, MultimodalData):
         raise TypeError(f"data: expected a MultimodalData, got {type(data).__name__}")
-    if data.n_modalities != 2:
-        raise ValueError(f"data: expected two modalities, got {data.n_modalities}")
     _check_rng(rng)
-    m = data.modality_index(noisy)
+    noisy = _view_indices("noisy", noisy, data.names)
     levels = _check_levels(levels)
     check_positive("other", other, allow_zero=True)
     child = int(rng.integers(2 ** 63 - 1))
     out = []
     for lvl in levels:
         r = np.random.default_rng(child)
-        d = add_noise(data, m, lvl, r)
-        out.append(add_noise(d, 1 - m, other, r))
+        d = data
+        for m in range(data.n_modalities):
+            d = add_noise(d, m, lvl if m in noisy else other, r)
+        out.append(d)
     return out
+
+
+def digits_sweep(data, rng, levels=DIGITS_LEVELS, noisy="left", other=0.0):
+    """:func:`noise_sweep` with the digits' default levels (kept for the two-view digits)."""
+    return noise_sweep(data, rng, levels, noisy, other)
+
+
+# ------------------------------------------------------------- benchmarks
+@dataclass
+class Benchmark:
+    """A data set with its test protocol: what ``demo --data NAME`` runs.
+
+    Attributes
+    ----------
+    name : str
+    train, test : MultimodalData
+        Clean training and test sets (the toy's test views carry ``other`` noise in the sweeps).
+    unit : float
+        The data's noise unit, :func:`noise_unit` of the clean training
+        set.  Every noise scale below is a multiple of it, so one rule
+        serves every data set.
+    levels : tuple of float
+        Test noise scales of each sweep (``TOY_LEVELS`` times ``unit``).
+    train_noise : float
+        Upper end of the training noise scale U(0, train_noise) (3 ``unit``).
+    other : float
+        Noise on the views a sweep leaves alone (the toy: 1 ``unit``, as SPEC
+        §11; real data: 0).
+    sweeps : tuple of tuple of int
+        The noisy views of each sweep: every single view, and for M >= 3
+        also the first half of the views (rounded up) together.
+    """
+
+    name: str
+    train: MultimodalData
+    test: MultimodalData
+    unit: float
+    levels: tuple
+    train_noise: float
+    other: float
+    sweeps: tuple
+
+
+BENCHMARKS = ("toy", "toy3", "digits", "digits4", "cancer")
+"""Names accepted by :func:`load_benchmark` (and ``demo --data``)."""
+
+
+def noise_unit(data):
+    """The root mean square of every feature value of ``data``: noise of scale ``s * unit`` then has signal-to-noise ratio 1/s^2.
+
+    The toy's views are scaled to unit RMS (SPEC §11), so its unit is 1.
+    """
+    return float(np.sqrt(np.mean(np.concatenate([(x ** 2).ravel() for x in data.xs]))))
+
+
+def load_benchmark(name, seed=0, n_train=None, n_test=None):
+    """The data set ``name`` (one of :data:`BENCHMARKS`) with its sweeps, noise unit and levels.
+
+    ``toy``/``toy3``: the toy problem with 2 / 3 views (problem seed
+    ``seed``; ``n_train``/``n_test`` samples, default 4000/2000), clean
+    training data.  ``digits``: digits halves; ``digits4``: digits
+    quadrants; ``cancer``: breast-cancer feature groups (their sizes are
+    fixed).  The rule for every set: training noise U(0, 3 unit), test
+    levels (0, 1, 2, 3, 4, 6) unit.
+    """
+    check_choice("data", name, BENCHMARKS)
+    if name in ("toy", "toy3"):
+        prob = ToyProblem(seed=seed, n_views=2 if name == "toy" else 3)
+        rng = np.random.default_rng([seed, 7])
+        n_train = 4000 if n_train is None else _check_count("n_train", n_train)
+        n_test = 2000 if n_test is None else _check_count("n_test", n_test)
+        train = prob.sample(n_train, rng, noise=[0.0] * prob.n_views)
+        test = prob.sample(n_test, rng, noise=[0.0] * prob.n_views)
+        other_units = 1.0
+    else:
+        if name == "cancer":
+            train, test = load_breast_cancer_views(seed)
+        else:
+            train, test = load_digits_views("halves" if name == "digits" else "quadrants", seed)
+        if n_train is not None:
+            train = train.subset(np.arange(min(_check_count("n_train", n_train), len(train))))
+        other_units = 0.0
+    unit = noise_unit(train)
+    M = train.n_modalities
+    sweeps = tuple((m,) for m in range(M)) + ((tuple(range((M + 1) // 2)),) if M >= 3 else ())
+    return Benchmark(name, train, test, unit, tuple(lv * unit for lv in TOY_LEVELS), 3.0 * unit,
+                     other_units * unit, sweeps)

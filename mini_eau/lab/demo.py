@@ -1,198 +1,280 @@
-"""The main job: EAU against every baseline on data whose noise we control.
+"""The main job: EAU against every baseline on multi-view data whose noise we control.
 
-``python -m mini_eau demo [--data toy|digits] [--seed S] [--out DIR] [--fast]``
+``python -m mini_eau demo [--data NAME] [--protocol augment|clean|once] [--seeds S ...]``
 
-1. Draw training data with per-sample noise on both modalities (SPEC §11).
-2. Train EAU and every baseline (SPEC §10) with the same encoders and budget.
-3. Test on a sweep of noise levels on modality A (B held fixed), and on the
-   mirror sweep (noise on B) for B's uncertainty.
-4. Print accuracy per method per level, with the oracle (the cleaner
-   modality's unimodal model) and EAU's mean fusion weight on the noisy
-   modality; write ``results.json`` and four figures to ``DIR``.
+1. Load a benchmark (:func:`mini_eau.lab.data.load_benchmark`): a clean
+   training set, a test set, the sweeps (which views get noise) and the
+   noise levels, all in the data's own noise unit.
+2. Train EAU and every baseline (SPEC §10) with the same encoders and budget,
+   under one of three training protocols (:data:`PROTOCOLS`).
+3. Test every method on every sweep: the chosen views at each noise level,
+   the other views left alone.  The reference line, the **oracle**, is the
+   best model trained on the views a sweep leaves clean (:func:`oracle`).
+4. Record EAU's fusion weights, its predicted uncertainty against the
+   injected noise (Spearman) and its calibration per level.
 
-Everything is driven by one generator seeded with ``--seed``.
+Everything is driven by one generator per seed; :func:`run_seeds` repeats a
+run over several seeds and gives the mean and the spread.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import metrics
 from ..backend import to_numpy
-from .baselines import METHODS, make_method
-from .data import DIGITS_LEVELS, TOY_LEVELS, ToyProblem, add_noise, digits_sweep, load_digits_two_view
 from ..model import EAU, EAUConfig
-from .train import TrainConfig, fit
+from . import metrics
+from .baselines import make_method, method_names
+from .data import Benchmark, add_noise, load_benchmark, noise_sweep
+from .train import NoiseAugmentation, TrainConfig, fit
 
-__all__ = ["DemoSettings", "DEFAULTS", "prepare_data", "run_demo", "run_ablations", "ABLATIONS"]
+__all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "training_setup", "evaluate",
+           "oracle", "eau_diagnostics", "run_demo", "run_seeds", "aggregate", "format_tables", "ABLATIONS",
+           "run_ablations"]
+
+PROTOCOLS = {
+    "augment": "training noise redrawn every epoch, scale U(0, 3 unit) per sample and view",
+    "clean": "no training noise (the paper's protocol): noise at test time only",
+    "once": "training noise of scale U(0, 3 unit) per sample and view, drawn once and kept",
+}
+"""The training protocols; every one is tested on the same noisy sweeps."""
 
 
 @dataclass
 class DemoSettings:
-    """Sizes and budget of one demo run (the same for every method)."""
+    """Budget of one run, the same for every method and every data set.
 
-    n_train: int
-    n_test: int
-    epochs: int
+    ``steps`` optimisation steps of ``batch_size`` samples whatever the data
+    set's size (a small set gets more epochs); ``n_train``/``n_test`` size the
+    toy (the real sets have fixed sizes).
+    """
+
+    steps: int = 1500
     batch_size: int = 128
     lr: float = 3e-3
+    n_train: int = 4000
+    n_test: int = 2000
+
+    def epochs(self, n):
+        """Epochs that give about ``steps`` steps on ``n`` training samples (full batches only)."""
+        return max(1, round(self.steps / max(1, n // self.batch_size)))
 
 
-DEFAULTS = {
-    ("toy", False): DemoSettings(n_train=4000, n_test=2000, epochs=40),
-    ("toy", True): DemoSettings(n_train=1500, n_test=500, epochs=12),
-    ("digits", False): DemoSettings(n_train=0, n_test=0, epochs=60, batch_size=64),
-    ("digits", True): DemoSettings(n_train=0, n_test=0, epochs=15, batch_size=64),
-}
+SETTINGS = DemoSettings()
+FAST_SETTINGS = DemoSettings(steps=300, n_train=1500, n_test=500)
 
-# EAU's defaults, chosen on the toy benchmark (README, "Choosing the defaults")
 EAU_DEFAULTS = EAUConfig()
+"""EAU's one configuration for every data set (README, "Choosing the defaults")."""
 
-DIGITS_TRAIN_NOISE = 1.0  # training noise scale ~ U(0, 1) per sample and view (pixels in [0, 1])
+
+def training_setup(bench, protocol, settings, rng):
+    """The training set and :class:`TrainConfig` of ``protocol`` for ``bench``."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol: expected one of {tuple(PROTOCOLS)}, got {protocol!r}")
+    train, augment = bench.train, None
+    if protocol == "augment":
+        augment = NoiseAugmentation(high=bench.train_noise)
+    elif protocol == "once":
+        for m in range(train.n_modalities):
+            train = add_noise(train, m, rng.uniform(0.0, bench.train_noise, len(train)), rng)
+    tcfg = TrainConfig(epochs=settings.epochs(len(train)), batch_size=min(settings.batch_size, len(train)),
+                       lr=settings.lr, augment=augment)
+    return train, tcfg
 
 
-def prepare_data(data="toy", seed=0, fast=False, rng=None):
-    """Training set and the two test sweeps for ``data`` ("toy" or "digits").
+def evaluate(trained, sweep, views=None):
+    """Accuracy, ECE and NLL of ``trained`` at each level of ``sweep`` (a list of MultimodalData).
 
-    Returns ``(train, sweep_a, sweep_b, levels, names)``: ``sweep_a[k]`` has
-    noise ``levels[k]`` on the first modality, the second fixed; ``sweep_b``
-    is the mirror.
+    ``views``: feed only these views (for a model trained on a subset of them).
     """
-    rng = np.random.default_rng(seed) if rng is None else rng
-    s = DEFAULTS[(data, fast)]
-    if data == "toy":
-        prob = ToyProblem(seed=seed)
-        train = prob.sample(s.n_train, rng)
-        sweep_a = prob.sweep(TOY_LEVELS, noisy="a", other=1.0, n=s.n_test, rng=rng)
-        sweep_b = prob.sweep(TOY_LEVELS, noisy="b", other=1.0, n=s.n_test, rng=rng)
-        return train, sweep_a, sweep_b, list(TOY_LEVELS), ("a", "b")
-    if data == "digits":
-        train, test = load_digits_two_view(seed=seed)
-        for view in ("left", "right"):
-            train = add_noise(train, view, rng.uniform(0.0, DIGITS_TRAIN_NOISE, len(train)), rng)
-        other = DIGITS_LEVELS[1]
-        sweep_a = digits_sweep(test, rng, DIGITS_LEVELS, noisy="left", other=other)
-        sweep_b = digits_sweep(test, rng, DIGITS_LEVELS, noisy="right", other=other)
-        return train, sweep_a, sweep_b, list(DIGITS_LEVELS), ("left", "right")
-    raise ValueError(f"data: expected 'toy' or 'digits', got {data!r}")
-
-
-def _evaluate(trained, sweep):
-    acc, ece, nll, probs = [], [], [], []
-    for d in sweep:
-        p = trained.predict_proba(d.xs)
-        probs.append(p)
-        acc.append(metrics.accuracy(p, d.y))
-        ece.append(metrics.ece(p, d.y))
-        nll.append(metrics.nll(p, d.y))
-    return {"accuracy": acc, "ece": ece, "nll": nll}, probs
-
-
-def _oracle(uni_probs, sweep, train_acc):
-    """Per sample, the unimodal model of the less noisy modality (ties: the better unimodal model)."""
     out = {"accuracy": [], "ece": [], "nll": []}
-    better = int(np.argmax(train_acc))
-    for k, d in enumerate(sweep):
-        pa, pb = uni_probs[0][k], uni_probs[1][k]
-        use_b = (d.noise[1] < d.noise[0]) | ((d.noise[1] == d.noise[0]) & (better == 1))
-        p = np.where(use_b[:, None], pb, pa)
+    for d in sweep:
+        p = trained.predict_proba(d.xs if views is None else d.select(views).xs)
         out["accuracy"].append(metrics.accuracy(p, d.y))
         out["ece"].append(metrics.ece(p, d.y))
         out["nll"].append(metrics.nll(p, d.y))
     return out
 
 
-def run_demo(data="toy", seed=0, out="runs/demo", fast=False, config=None, methods=METHODS, verbose=False,
-             figures=True, log=print, return_trained=False):
-    """Train every method, evaluate the sweeps, write ``results.json`` and figures.
+def oracle(candidates):
+    """The reference line: at each level the best of ``candidates`` ({name: evaluate() result}).
 
-    Returns the results dict, or ``(results, trained)`` with ``return_trained``
-    (``trained``: method name -> :class:`mini_eau.train.Trained`).
+    The candidates are models that never see a swept view (the unimodal
+    models of the clean views, and a concatenation model trained on all the
+    clean views together), so their accuracy is what ignoring the noisy
+    views achieves.  Returns ``evaluate``'s dict plus ``"source"``: the
+    winning candidate per level.
+    """
+    names = list(candidates)
+    acc = np.array([candidates[n]["accuracy"] for n in names])
+    best = acc.argmax(axis=0)
+    out = {k: [candidates[names[b]][k][i] for i, b in enumerate(best)] for k in ("accuracy", "ece", "nll")}
+    out["source"] = [names[b] for b in best]
+    return out
+
+
+def eau_diagnostics(trained, sweep, noisy):
+    """EAU on one sweep: fusion weight per view and level, uncertainty per noisy view, Spearman(noise, u)."""
+    model, params = trained.model, trained.params
+    weights = np.array([to_numpy(model.fusion_weights(params, d.xs)).mean(axis=1) for d in sweep])  # (levels, M)
+    us = [to_numpy(model.uncertainty(params, d.xs)) for d in sweep]                                   # (M, N) each
+    out = {"weights": weights.T.tolist(), "spearman": {}, "uncertainty": {}}
+    for m in noisy:
+        u = np.concatenate([u_l[m] for u_l in us])
+        n = np.concatenate([d.noise[m] for d in sweep])
+        out["spearman"][str(m)] = metrics.spearman(n, u)
+        out["uncertainty"][str(m)] = [float(u_l[m].mean()) for u_l in us]
+    return out
+
+
+def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", config=None, methods=None,
+             settings=None, verbose=False, figures=True, log=print, return_trained=False, progress=None):
+    """Train every method on ``data`` under ``protocol``, evaluate every sweep; return the results dict.
+
+    Parameters
+    ----------
+    data : str
+        A name from :data:`mini_eau.lab.data.BENCHMARKS`.
+    out : str, optional
+        Folder for ``results.json`` and the figures (nothing written if None).
+    fast : bool
+        Small budget (:data:`FAST_SETTINGS`), for tests and notebooks.
+    methods : sequence of str, optional
+        Default: every method for the data's number of views.
+    progress : callable, optional
+        Called with a short text before each model is trained.
+
+    Returns
+    -------
+    dict, or ``(dict, trained)`` with ``return_trained`` (method name -> :class:`~mini_eau.lab.train.Trained`).
     """
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    s = DEFAULTS[(data, fast)]
-    train, sweep_a, sweep_b, levels, names = prepare_data(data, seed, fast, rng)
+    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
     config = EAU_DEFAULTS if config is None else config
-    tcfg = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr)
+    rng = np.random.default_rng(seed)
+    bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
+    train, tcfg = training_setup(bench, protocol, settings, rng)
+    M, names = bench.train.n_modalities, bench.train.names
+    sweeps = [noise_sweep(bench.test, rng, bench.levels, s, bench.other) for s in bench.sweeps]
+    all_methods = method_names(M)
+    methods = all_methods if methods is None else tuple(methods)
+    for m in methods:
+        if m not in all_methods:
+            raise ValueError(f"methods: expected names from {all_methods}, got {m!r}")
     dims = [x.shape[1] for x in train.xs]
-    results = {"data": data, "seed": seed, "fast": fast, "noise_levels": levels, "noisy_modality": names[0],
-               "modalities": list(names),
-               "methods": {}, "sweep_b": {"noise_levels": levels, "methods": {}}}
-    trained = {}
-    for name in methods:
-        model = make_method(name, dims, train.n_classes, config)
-        tm = time.perf_counter()
-        trained[name] = fit(model, train, tcfg, rng=np.random.default_rng([seed, METHODS.index(name)]),
-                            verbose=verbose, log=log)
-        res, _ = _evaluate(trained[name], sweep_a)
-        res_b, _ = _evaluate(trained[name], sweep_b)
-        res["train_time_s"] = time.perf_counter() - tm
-        results["methods"][name] = res
-        results["sweep_b"]["methods"][name] = res_b
-    if "unimodal_a" in trained and "unimodal_b" in trained:
-        tr_acc = [trained[n].history[-1]["accuracy"] for n in ("unimodal_a", "unimodal_b")]
-        for key, sweep in (("methods", sweep_a), ("sweep_b", sweep_b)):
-            probs = [[trained[n].predict_proba(d.xs) for d in sweep] for n in ("unimodal_a", "unimodal_b")]
-            target = results[key] if key == "methods" else results["sweep_b"]["methods"]
-            target["oracle"] = _oracle(probs, sweep, tr_acc)
-    if "eau" in trained:
-        eau = _on_host(trained["eau"])
-        results["fusion_weight_noisy"] = [float(eau.model.fusion_weights(eau.params, d.xs)[0].mean()) for d in sweep_a]
-        results["fusion_weight_noisy_b"] = [float(eau.model.fusion_weights(eau.params, d.xs)[1].mean()) for d in sweep_b]
-        u_a = np.concatenate([eau.model.uncertainty(eau.params, d.xs)[0] for d in sweep_a])
-        n_a = np.concatenate([d.noise[0] for d in sweep_a])
-        u_b = np.concatenate([eau.model.uncertainty(eau.params, d.xs)[1] for d in sweep_b])
-        n_b = np.concatenate([d.noise[1] for d in sweep_b])
-        results["spearman"] = {"a": metrics.spearman(n_a, u_a), "b": metrics.spearman(n_b, u_b)}
-        results["uncertainty_by_level"] = {
-            "a": [float(u_a[n_a == lv].mean()) for lv in levels], "b": [float(u_b[n_b == lv].mean()) for lv in levels]}
-        results["robustness_auc"] = {n: metrics.robustness_auc(levels, r["accuracy"])
-                                     for n, r in results["methods"].items()}
+
+    def train_one(name, d, label):
+        if progress is not None:
+            progress(label)
+        model = make_method(name, [x.shape[1] for x in d.xs], d.n_classes, config)
+        return fit(model, d, tcfg, rng=np.random.default_rng([seed, all_methods.index(name)]), verbose=verbose,
+                   log=log).to_host()
+
+    trained = {name: train_one(name, train, name) for name in methods}
+    results = {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
+               "fast": fast, "views": list(names), "unit": bench.unit,
+               "levels": [lv / bench.unit for lv in bench.levels], "other": bench.other / bench.unit,
+               "train_noise": bench.train_noise / bench.unit, "sweeps": []}
+    for k, (noisy, sweep) in enumerate(zip(bench.sweeps, sweeps)):
+        res = {"noisy": list(noisy), "noisy_names": [names[m] for m in noisy],
+               "methods": {name: evaluate(tr, sweep) for name, tr in trained.items()}}
+        clean = [m for m in range(M) if m not in noisy]
+        cands = {f"unimodal_{m}": res["methods"][f"unimodal_{m}"] for m in clean if f"unimodal_{m}" in trained}
+        if cands:
+            res["best_clean_view"] = oracle(cands)
+        if len(clean) >= 2 and "concat" in methods:
+            sub = train_one("concat", train.select(clean), f"oracle: concat on {'+'.join(names[m] for m in clean)}")
+            cands["concat_clean"] = evaluate(sub, sweep, views=clean)
+        if cands:
+            res["oracle"] = oracle(cands)
+        if "eau" in trained:
+            res["eau"] = eau_diagnostics(trained["eau"], sweep, noisy)
+        results["sweeps"].append(res)
     results["config"] = config.to_dict()
-    results["train_config"] = {"epochs": s.epochs, "batch_size": s.batch_size, "lr": s.lr, "n_train": len(train)}
+    results["train_config"] = {"steps": settings.steps, "epochs": tcfg.epochs, "batch_size": tcfg.batch_size,
+                               "lr": tcfg.lr, "n_train": len(train)}
     results["runtime_s"] = time.perf_counter() - t0
     if out:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
-        if figures:
-            from .plots import demo_figures
-
-            demo_figures(results, _on_host(trained.get("eau")), sweep_a, sweep_b, out)
-    log(format_table(results))
+    log(format_tables(results))
     return (results, trained) if return_trained else results
 
 
-def _on_host(trained):
-    """A NumPy copy of a model trained on another backend (e.g. CuPy), for the analysis on host test data.
-
-    The fusion weights, uncertainties and figures feed the model NumPy arrays;
-    on a GPU backend those would meet device parameters, so the parameters are
-    copied back once, after training.
-    """
-    if trained is None or trained.xp is None or trained.xp is np:
-        return trained
-    return replace(trained, params={k: to_numpy(v) for k, v in trained.params.items()}, xp=np)
+# ------------------------------------------------------------- several seeds
+def run_seeds(seeds=(0, 1, 2), **kwargs):
+    """:func:`run_demo` once per seed; returns ``(per_seed results, aggregate(per_seed))``."""
+    per_seed = [run_demo(seed=s, **kwargs) for s in seeds]
+    return per_seed, aggregate(per_seed)
 
 
-def format_table(results):
-    """The accuracy table: one row per method, one column per noise level."""
-    levels = results["noise_levels"]
-    head = f"accuracy vs noise on modality {results['noisy_modality']!r} ({results['data']}, seed {results['seed']})"
-    lines = [head, f"{'method':12s}" + "".join(f"{lv:>8g}" for lv in levels) + "     AUC"]
-    for name, r in results["methods"].items():
-        auc = metrics.robustness_auc(levels, r["accuracy"])
-        lines.append(f"{name:12s}" + "".join(f"{a:8.3f}" for a in r["accuracy"]) + f"{auc:8.3f}")
-    if "fusion_weight_noisy" in results:
-        lines.append(f"{'w_noisy(eau)':12s}" + "".join(f"{w:8.3f}" for w in results["fusion_weight_noisy"]))
-        lines.append(f"{'ECE(eau)':12s}" + "".join(f"{e:8.3f}" for e in results["methods"]["eau"]["ece"]))
-        sp = results["spearman"]
-        lines.append(f"Spearman(injected noise, predicted uncertainty): a {sp['a']:.3f}, b {sp['b']:.3f}")
+def _walk(trees, fn):
+    """Apply ``fn`` to the list of leaves found at the same place in every tree (dicts/lists of numbers)."""
+    first = trees[0]
+    if isinstance(first, dict):
+        return {k: _walk([t[k] for t in trees], fn) for k in first}
+    if isinstance(first, list) and first and not isinstance(first[0], str):
+        return [_walk([t[i] for t in trees], fn) for i in range(len(first))]
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return fn([float(t) for t in trees])
+    return first
+
+
+def aggregate(per_seed):
+    """Mean and standard deviation over seeds of every number in the results (same data and protocol)."""
+    keys = ("sweeps",)
+    mean = dict(per_seed[0])
+    std = {}
+    for k in keys:
+        mean[k] = _walk([r[k] for r in per_seed], lambda v: float(np.mean(v)))
+        std[k] = _walk([r[k] for r in per_seed], lambda v: float(np.std(v)))
+    mean["seed"] = [r["seed"] for r in per_seed]
+    mean["std"] = std
+    mean["runtime_s"] = float(np.mean([r["runtime_s"] for r in per_seed]))
+    return mean
+
+
+# ------------------------------------------------------------------ printing
+def _seed_text(results):
+    s = results["seed"]
+    return f"mean over seeds {', '.join(map(str, s))}" if isinstance(s, list) else f"one seed ({s})"
+
+
+def format_tables(results):
+    """One accuracy table per sweep (methods x noise level, in the data's noise unit), with EAU's diagnostics."""
+    levels = results["levels"]
+    head = (f"{results['data']} ({len(results['views'])} views: {', '.join(results['views'])}), "
+            f"protocol '{results['protocol']}' ({results['protocol_text']}); {_seed_text(results)}")
+    lines = [head, f"noise unit {results['unit']:.3g} (RMS of the clean training features); "
+             f"views not swept carry noise {results['other']:g} unit; training noise up to "
+             f"{results['train_noise']:g} unit" + (" (not used by this protocol)" if results["protocol"] == "clean" else "")]
+    for sw in results["sweeps"]:
+        lines.append("")
+        lines.append(f"noise on {' + '.join(sw['noisy_names'])}: accuracy at noise level (unit)")
+        lines.append(f"{'method':16s}" + "".join(f"{lv:>8g}" for lv in levels))
+        rows = dict(sw["methods"])
+        for key in ("oracle", "best_clean_view"):
+            if key in sw:
+                rows[key] = sw[key]
+        for name, r in rows.items():
+            lines.append(f"{name:16s}" + "".join(f"{a:8.3f}" for a in r["accuracy"]))
+        if "eau" in sw:
+            e = sw["eau"]
+            w = np.array(e["weights"])[sw["noisy"]].mean(axis=0)
+            lines.append(f"{'w(noisy), eau':16s}" + "".join(f"{x:8.3f}" for x in w))
+            lines.append(f"{'ECE, eau':16s}" + "".join(f"{x:8.3f}" for x in sw["methods"]["eau"]["ece"]))
+            sp = ", ".join(f"{results['views'][int(m)]} {v:.3f}" for m, v in e["spearman"].items())
+            lines.append(f"Spearman(injected noise, EAU's u): {sp}")
+    lines.append("")
+    lines.append("oracle: at each level the best model trained only on the views this sweep leaves clean; "
+                 "best_clean_view: the best single clean view's model; w(noisy): EAU's mean fusion weight on "
+                 "the swept view(s) (1/M when uniform)")
     lines.append(f"runtime {results['runtime_s']:.1f} s")
     return "\n".join(lines)
 
@@ -207,34 +289,61 @@ ABLATIONS = {
 }
 
 
-def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, config=None, log=print, variants=None):
-    """EAU with one piece removed at a time, averaged over ``seeds``; returns {name: mean accuracies}.
+def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", config=None, settings=None,
+                  variants=None, log=print, progress=None):
+    """EAU with one piece removed at a time, on every sweep of ``data``, averaged over ``seeds``.
 
     Each variant is trained exactly as :func:`run_demo` trains EAU (same data,
     budget and generator seed), so the ``eau`` row is the demo's model.
+    Returns ``{"levels", "sweeps": [{"noisy_names", "accuracy": {variant: mean per level},
+    "spearman": {variant: mean}}], ...}``.
     """
+    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
     config = EAU_DEFAULTS if config is None else config
-    s = DEFAULTS[(data, fast)]
     variants = list(ABLATIONS) if variants is None else list(variants)
     for v in variants:
         if v not in ABLATIONS:
             raise ValueError(f"variants: expected names from {tuple(ABLATIONS)}, got {v!r}")
-    table = {name: [] for name in variants}
-    levels = None
+    table = None
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        train, sweep_a, _, levels, _ = prepare_data(data, seed, fast, rng)
+        bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
+        train, tcfg = training_setup(bench, protocol, settings, rng)
+        sweeps = [noise_sweep(bench.test, rng, bench.levels, s, bench.other) for s in bench.sweeps]
+        if table is None:
+            table = [{"noisy_names": [bench.train.names[m] for m in s], "accuracy": {v: [] for v in variants},
+                      "spearman": {v: [] for v in variants}} for s in bench.sweeps]
         dims = [x.shape[1] for x in train.xs]
+        eau_index = method_names(train.n_modalities).index("eau")
         for name in variants:
+            if progress is not None:
+                progress(f"{name}, seed {seed}")
             model = EAU(dims, train.n_classes, replace(config, **ABLATIONS[name]))
-            tr = fit(model, train, TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr),
-                     rng=np.random.default_rng([seed, METHODS.index("eau")]))
-            table[name].append([metrics.accuracy(tr.predict_proba(d.xs), d.y) for d in sweep_a])
-    mean = {k: np.mean(v, axis=0).tolist() for k, v in table.items()}
-    lines = [f"ablations ({data}, seeds {list(seeds)}): accuracy vs noise on the first modality",
-             "| variant | " + " | ".join(f"{lv:g}" for lv in levels) + " |",
-             "|---|" + "---|" * len(levels)]
-    for k, v in mean.items():
-        lines.append(f"| {k} | " + " | ".join(f"{a:.3f}" for a in v) + " |")
-    log("\n".join(lines))
-    return {"noise_levels": levels, "seeds": list(seeds), "accuracy": mean}
+            tr = fit(model, train, tcfg, rng=np.random.default_rng([seed, eau_index])).to_host()
+            for row, noisy, sweep in zip(table, bench.sweeps, sweeps):
+                row["accuracy"][name].append(evaluate(tr, sweep)["accuracy"])
+                sp = eau_diagnostics(tr, sweep, noisy)["spearman"]
+                row["spearman"][name].append(float(np.mean(list(sp.values()))))
+    for row in table:
+        row["accuracy"] = {k: np.mean(v, axis=0).tolist() for k, v in row["accuracy"].items()}
+        row["spearman"] = {k: float(np.mean(v)) for k, v in row["spearman"].items()}
+    res = {"data": data, "protocol": protocol, "seeds": list(seeds), "levels": [float(x) for x in
+           (np.array(bench.levels) / bench.unit)], "sweeps": table}
+    log(format_ablations(res))
+    return res
+
+
+def format_ablations(res):
+    """Markdown tables: accuracy at noise 0 and at the highest level, and Spearman, per sweep and variant."""
+    lines = [f"ablations ({res['data']}, protocol '{res['protocol']}', mean over seeds {res['seeds']})",
+             "| variant | " + " | ".join(f"{'+'.join(r['noisy_names'])}: acc 0 / {res['levels'][-1]:g} / Spearman"
+                                       for r in res["sweeps"]) + " |",
+             "|---|" + "---|" * len(res["sweeps"])]
+    for v in res["sweeps"][0]["accuracy"]:
+        cells = []
+        for r in res["sweeps"]:
+            a = r["accuracy"][v]
+            sp = r["spearman"][v]
+            cells.append(f"{a[0]:.3f} / {a[-1]:.3f} / " + ("—" if math.isnan(sp) else f"{sp:.2f}"))
+        lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from ..backend import default_xp, noise_generator, to_numpy
 from ..optim import Adam
 from ..validation import check_positive, trusted_values
 
-__all__ = ["TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator"]
+__all__ = ["NoiseAugmentation", "TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -37,15 +37,68 @@ class TrainingDiverged(FloatingPointError):
 
 
 @dataclass
+class NoiseAugmentation:
+    r"""Training noise redrawn every epoch, per sample and view (SPEC §11).
+
+    Each time a sample is used, every view :math:`m` in ``views`` gets fresh
+    Gaussian noise of its own scale:
+
+    .. math:: \tilde x^m_i = x^m_i + s^m_i\,\xi^m_i,\qquad s^m_i \sim \mathcal U(\text{low}, \text{high}),\quad
+              \xi^m_i \sim \mathcal N(0, I).
+
+    A variance head can only learn noise it has seen; noise drawn once per
+    data set is memorised (every model reaches training accuracy 1 on a
+    small set), so its scale stops being informative.  Redrawn noise cannot
+    be memorised.  Drawing once stays available: add it to the data with
+    :func:`mini_eau.lab.data.add_noise` and train with ``augment=None``.
+
+    Attributes
+    ----------
+    high, low : float
+        Range of the uniform scale distribution (``low`` defaults to 0).
+    views : tuple of int, optional
+        Which views get noise (default: all).
+    """
+
+    high: float
+    low: float = 0.0
+    views: tuple = None
+
+    def __post_init__(self):
+        check_positive("high", self.high)
+        check_positive("low", self.low, allow_zero=True)
+        if self.low > self.high:
+            raise ValueError(f"low: expected low <= high ({self.high!r}), got {self.low!r}")
+        if self.views is not None:
+            self.views = tuple(int(v) for v in self.views)
+
+    def apply(self, xs, rng, xp):
+        """Noisy copies of the batch ``xs`` (a list of (n, D_m) arrays), drawn with ``rng`` on the backend."""
+        out = list(xs)
+        for m in range(len(xs)) if self.views is None else self.views:
+            n, d = xs[m].shape
+            s = xp.asarray(rng.uniform(self.low, self.high, (n, 1)), dtype=xs[m].dtype)
+            out[m] = xs[m] + s * xp.asarray(rng.standard_normal((n, d)), dtype=xs[m].dtype)
+        return out
+
+
+@dataclass
 class TrainConfig:
-    """Optimisation settings shared by every method (same budget for all, SPEC §10)."""
+    """Optimisation settings shared by every method (same budget for all, SPEC §10).
+
+    ``augment`` (a :class:`NoiseAugmentation`, or None) redraws training
+    noise every epoch.
+    """
 
     epochs: int = 30
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 0.0
+    augment: NoiseAugmentation = None
 
     def __post_init__(self):
+        if self.augment is not None and not isinstance(self.augment, NoiseAugmentation):
+            raise TypeError(f"augment: expected a NoiseAugmentation or None, got {type(self.augment).__name__}")
         if int(self.epochs) != self.epochs or self.epochs < 1:
             raise ValueError(f"epochs: expected a positive integer, got {self.epochs!r}")
         if int(self.batch_size) != self.batch_size or self.batch_size < 2:
@@ -70,7 +123,18 @@ class Trained:
         return to_numpy(self.model.predict_proba(self.params, [xp.asarray(x, dtype=np.float64) for x in xs]))
 
     def predict(self, xs):
+        """Predicted classes (N,) as a NumPy array."""
         return self.predict_proba(xs).argmax(axis=1)
+
+    def to_host(self):
+        """This model with NumPy parameters (a copy if it was trained on another backend, e.g. CuPy).
+
+        The analysis (fusion weights, uncertainties, figures) feeds host test
+        data, which must meet host parameters.
+        """
+        if self.xp is None or self.xp is np:
+            return self
+        return replace(self, params={k: to_numpy(v) for k, v in self.params.items()}, xp=np)
 
     def save(self, path):
         """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
@@ -141,6 +205,8 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
         for start in range(0, n - bs + 1, bs):  # drop the ragged last batch: the contrastive loss wants full batches
             idx = perm[start:start + bs]
             xb, yb = [x[idx] for x in xs], y[idx]
+            if config.augment is not None:
+                xb = config.augment.apply(xb, noise_rng, xp)
             draws = model.draw(bs, noise_rng, xp=xp)
             with trusted_values():  # the data were scanned above; the NaN guard catches the rest
                 loss, cache = model.loss_forward(params, xb, yb, draws)
