@@ -37,26 +37,116 @@ def _use_backend(command, name):
         raise SystemExit(f"{command}: {err}") from None
 
 
+def _out_dir(command, out, data, protocol):
+    """The output folder (default ``runs/<command>-<data>-<protocol>``), created and checked before any training."""
+    import os
+
+    out = out or os.path.join("runs", f"{command}-{data}-{protocol}")
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        raise SystemExit(f"{command}: cannot write to --out {out!r}: {err.strerror or err}") from None
+    return out
+
+
+def _settings(args):
+    from dataclasses import replace
+
+    from .demo import FAST_SETTINGS, SETTINGS
+
+    s = replace(FAST_SETTINGS if args.fast else SETTINGS)  # a copy: the defaults stay untouched
+    for key in ("steps", "n_train", "n_test"):
+        if getattr(args, key) is not None:
+            s = replace(s, **{key: getattr(args, key)})
+    return s
+
+
+def _progress(total, desc):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="model", leave=False, dynamic_ncols=True)
+
+    def step(text):
+        bar.set_postfix_str(text)
+        bar.update(1)
+
+    return bar, step
+
+
 def _demo(args):
-    from .demo import run_demo
+    import json
+    import os
+
+    from .baselines import method_names
+    from .data import load_benchmark
+    from .demo import aggregate, format_tables, run_demo
+    from .plots import demo_figures
 
     _use_backend("demo", args.backend)
-    run_demo(data=args.data, seed=args.seed, out=args.out, fast=args.fast, verbose=args.verbose)
-    print(f"wrote {args.out}/results.json and figures")
-    return 0
+    out = _out_dir("demo", args.out, args.data, args.protocol)
+    settings = _settings(args)
+    if args.epochs is not None:  # an explicit epoch count replaces the step budget
+        n = len(load_benchmark(args.data, args.seeds[0], settings.n_train, settings.n_test).train)
+        settings.steps = args.epochs * max(1, n // settings.batch_size)
+    bench = load_benchmark(args.data, args.seeds[0], 10, 10)
+    M = bench.train.n_modalities
+    n_models = len(method_names(M)) + sum(M - len(s) >= 2 for s in bench.sweeps)  # + the oracles' concat models
+    done = []
+    bar, step = _progress(n_models * len(args.seeds), f"demo {args.data}")
+    try:
+        for seed in args.seeds:
+            res = run_demo(data=args.data, seed=seed, out=None, protocol=args.protocol, settings=settings,
+                           verbose=args.verbose, log=lambda s: None, progress=step)
+            path = os.path.join(out, f"results_seed{seed}.json")
+            with open(path, "w") as f:
+                json.dump(res, f, indent=1)
+            done.append(res)
+            bar.write(f"wrote {path}")
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"demo: interrupted; kept {len(done)} finished seed(s) in {out}", file=sys.stderr)
+        if not done:
+            return 130
+    bar.close()
+    summary = aggregate(done) if len(done) > 1 else done[0]
+    print(format_tables(summary))
+    path = os.path.join(out, "results.json")
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"wrote {path}")
+    if not args.no_figures:
+        for p in demo_figures(summary, out):
+            print(f"wrote {p}")
+    return 0 if len(done) == len(args.seeds) else 130
 
 
 def _ablations(args):
     import json
     import os
 
-    from .demo import run_ablations
+    from .demo import ABLATIONS, run_ablations
 
-    res = run_ablations(data=args.data, seeds=tuple(args.seeds), fast=args.fast)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "ablations.json"), "w") as f:
-            json.dump(res, f, indent=1)
+    out = _out_dir("ablations", args.out, args.data, args.protocol)
+    bar, step = _progress(len(ABLATIONS) * len(args.seeds), f"ablations {args.data}")
+    try:
+        res = run_ablations(data=args.data, seeds=tuple(args.seeds), settings=_settings(args), protocol=args.protocol,
+                            log=lambda s: None, progress=step)
+    except KeyboardInterrupt:
+        bar.close()
+        print("ablations: interrupted; nothing written (the table needs every seed)", file=sys.stderr)
+        return 130
+    bar.close()
+    from .demo import format_ablations
+
+    print(format_ablations(res))
+    path = os.path.join(out, "ablations.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    print(f"wrote {path}")
     return 0
 
 
@@ -69,23 +159,39 @@ def build_parser():
     g.add_argument("-v", "--verbose", action="store_true", help="one row per input and case")
     g.set_defaults(func=_gradcheck)
 
-    d = sub.add_parser("demo", help="train EAU and every baseline on a noise sweep; write results.json and figures")
-    d.add_argument("--data", choices=("toy", "digits"), default="toy")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    d.add_argument("--fast", action="store_true", help="small data and few epochs (seconds; for tests)")
-    d.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch and method")
+    from .data import BENCHMARKS
+    from .demo import PROTOCOLS
+
+    def run_options(q, seeds):
+        q.add_argument("--data", choices=BENCHMARKS, default="toy",
+                       help="data set: toy (2 views), toy3 (3 views), digits (image halves), digits4 (quadrants), "
+                            "cancer (breast-cancer feature groups)")
+        q.add_argument("--protocol", choices=tuple(PROTOCOLS), default="augment",
+                       help="training noise: " + "; ".join(f"{k}: {v}" for k, v in PROTOCOLS.items()))
+        q.add_argument("--seeds", type=int, nargs="+", default=seeds, metavar="S",
+                       help="seeds to run; several are aggregated (mean and standard deviation)")
+        q.add_argument("--out", default=None,
+                       help="output folder (default: runs/<command>-<data>-<protocol>)")
+        q.add_argument("--fast", action="store_true", help="small budget (seconds; for tests)")
+        q.add_argument("--steps", type=int, default=None,
+                       help="optimisation steps per model (default: 1500, or 300 with --fast)")
+        q.add_argument("--n-train", dest="n_train", type=int, default=None,
+                       help="training samples (toy: default 4000, or 1500 with --fast; real data: a subset)")
+        q.add_argument("--n-test", dest="n_test", type=int, default=None,
+                       help="toy test samples per level (default 2000, or 500 with --fast)")
+
+    d = sub.add_parser("demo", help="train EAU and every baseline, test on noise sweeps; write results and figures")
+    run_options(d, [0])
+    d.add_argument("--epochs", type=int, default=None, help="epochs per model (replaces --steps)")
+    d.add_argument("--no-figures", action="store_true", help="write results.json only")
+    d.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch and model")
     d.add_argument("--backend", choices=("numpy", "cupy"), default=None,
                    help="array backend (default: $MINI_EAU_BACKEND, else numpy); cupy trains on the GPU")
     d.set_defaults(func=_demo)
 
     a = sub.add_parser("ablations", help="EAU with L_UDR, L_URA, the VIB or uncertainty weights removed")
-    a.add_argument("--data", choices=("toy", "digits"), default="toy")
-    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    a.add_argument("--out", default="runs/ablations")
-    a.add_argument("--fast", action="store_true")
+    run_options(a, [0, 1, 2])
     a.set_defaults(func=_ablations)
-
     return p
 
 

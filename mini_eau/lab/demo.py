@@ -119,11 +119,15 @@ def oracle(candidates):
 
 
 def eau_diagnostics(trained, sweep, noisy):
-    """EAU on one sweep: fusion weight per view and level, uncertainty per noisy view, Spearman(noise, u)."""
+    """EAU on one sweep: fusion weight per view and level, uncertainty per noisy view, Spearman(noise, u),
+    and a reliability curve (10 bins) per level."""
     model, params = trained.model, trained.params
     weights = np.array([to_numpy(model.fusion_weights(params, d.xs)).mean(axis=1) for d in sweep])  # (levels, M)
     us = [to_numpy(model.uncertainty(params, d.xs)) for d in sweep]                                   # (M, N) each
-    out = {"weights": weights.T.tolist(), "spearman": {}, "uncertainty": {}}
+    out = {"weights": weights.T.tolist(), "spearman": {}, "uncertainty": {}, "reliability": []}
+    for d in sweep:  # calibration per level: pooling levels hides under- and over-confidence cancelling
+        conf, acc, count = metrics.reliability_curve(trained.predict_proba(d.xs), d.y, n_bins=10)
+        out["reliability"].append({"confidence": conf.tolist(), "accuracy": acc.tolist(), "count": count.tolist()})
     for m in noisy:
         u = np.concatenate([u_l[m] for u_l in us])
         n = np.concatenate([d.noise[m] for d in sweep])
@@ -234,6 +238,8 @@ def aggregate(per_seed):
     for k in keys:
         mean[k] = _walk([r[k] for r in per_seed], lambda v: float(np.mean(v)))
         std[k] = _walk([r[k] for r in per_seed], lambda v: float(np.std(v)))
+    for sw, first in zip(mean["sweeps"], per_seed[0]["sweeps"]):
+        sw["noisy"] = first["noisy"]  # view indices, not numbers to average
     mean["seed"] = [r["seed"] for r in per_seed]
     mean["std"] = std
     mean["runtime_s"] = float(np.mean([r["runtime_s"] for r in per_seed]))
