@@ -272,10 +272,11 @@ class EAUClassifier:
         """
         model_config, train_config = self._settings()
         xs = _as_views(xs)
-        self.classes_, y_index = _encode_labels(y, len(xs[0]))
-        data = MultimodalData(xs, y_index, n_classes=len(self.classes_))
-        model = make_method(self.method, [x.shape[1] for x in xs], len(self.classes_), model_config)
+        classes, y_index = _encode_labels(y, len(xs[0]))
+        data = MultimodalData(xs, y_index, n_classes=len(classes))
+        model = make_method(self.method, [x.shape[1] for x in xs], len(classes), model_config)
         trained = fit(model, data, train_config, seed=self.seed, verbose=self.verbose, xp=array_module(self.backend))
+        self.classes_ = classes
         self._set_trained(trained)
         return self
 
@@ -304,7 +305,8 @@ class EAUClassifier:
         -------
         ndarray (N, K)
         """
-        return self.trained_.predict_proba(self._fitted_views(xs))
+        xs = self._fitted_views(xs)
+        return self.trained_.predict_proba(xs)
 
     def predict(self, xs):
         """The most probable class of each sample.
@@ -319,7 +321,8 @@ class EAUClassifier:
         ndarray (N,)
             Labels from ``classes_``.
         """
-        return self.classes_[self.predict_proba(xs).argmax(axis=1)]
+        proba = self.predict_proba(xs)
+        return self.classes_[proba.argmax(axis=1)]
 
     def score(self, xs, y):
         """Accuracy of :meth:`predict` on ``(xs, y)``.
@@ -487,7 +490,7 @@ def _as_views(xs, input_dims=None):
         raise ValueError(f"xs: expected {len(input_dims)} views as in fit, got {len(xs)}")
     views = []
     for m, x in enumerate(xs):
-        if not (hasattr(x, "__array__") or hasattr(x, "__array_interface__") or isinstance(x, (list, tuple))):
+        if not (hasattr(x, "shape") or hasattr(x, "__array__") or isinstance(x, (list, tuple))):
             raise TypeError(f"xs[{m}]: expected an (N, D_{m}) array, got {type(x).__name__}")
         try:
             v = np.asarray(to_numpy(x), dtype=np.float64)  # to_numpy: CuPy arrays come back to the host
