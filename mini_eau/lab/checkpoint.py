@@ -107,9 +107,9 @@ def _read(path):
         raise ValueError(f"checkpoint {name!r}: not a mini_eau checkpoint ({err})") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as err:
         raise ValueError(f"checkpoint {name!r}: cannot be read — truncated or corrupt ({err})") from err
-    except ValueError as err:  # object arrays refused by allow_pickle=False, or a broken array header
+    except ValueError:  # NumPy's words would suggest allow_pickle=True, which a checkpoint never needs
         raise ValueError(f"checkpoint {name!r}: cannot be read — not a mini_eau checkpoint or corrupt "
-                         f"({str(err).split(' If you trust')[0]})") from None
+                         "(an entry holds Python objects or has a broken array header)") from None
     missing = [k for k in names if k not in params]
     if missing:
         raise ValueError(f"checkpoint {name!r}: missing parameter array(s) {missing}")
