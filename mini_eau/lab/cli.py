@@ -10,10 +10,12 @@ def _gradcheck(args):
 
     names = list(registered())
     if args.only:
-        unknown = sorted(set(args.only) - set(names))
+        # a prefix selects every variant: "fuse" is fuse[paper], fuse[per_dim], ...
+        unknown = [p for p in args.only if not any(n.startswith(p) for n in names)]
         if unknown:
-            raise SystemExit(f"gradcheck: unknown component(s) {unknown}; known: {names}")
-        names = [n for n in names if n in args.only]
+            raise SystemExit(f"gradcheck: unknown component(s) {unknown}: no component name starts with "
+                             f"{'it' if len(unknown) == 1 else 'them'}; known: {', '.join(names)}")
+        names = [n for n in names if n.startswith(tuple(args.only))]
     report = GradCheckReport()
     for n in names:
         report.extend(run_component(n, seed=args.seed))
@@ -60,30 +62,50 @@ def _ablations(args):
     return 0
 
 
+DESCRIPTION = ("mini_eau, a readable NumPy implementation of EAU (CVPR 2024): check every gradient, "
+               "run the demo or the ablations. The benchmark is python -m benchmarks.bench.")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default after its help, unless the help already says it or there is none to show."""
+
+    def _get_help_string(self, action):
+        if "default" in (action.help or "") or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="python -m mini_eau", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("gradcheck", help="check every registered backward against finite differences and autograd")
-    g.add_argument("--only", nargs="+", metavar="NAME", help="check only these components")
-    g.add_argument("--seed", type=int, default=0)
+    p = argparse.ArgumentParser(prog="python -m mini_eau", description=DESCRIPTION, formatter_class=_Help)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{gradcheck,demo,ablations}")
+    g = sub.add_parser("gradcheck", help="check every registered backward against finite differences and autograd",
+                       description="Check every registered backward against finite differences and autograd "
+                                   "(float64); exit code 1 if any fails.", formatter_class=_Help)
+    g.add_argument("--only", nargs="+", metavar="NAME",
+                   help="check only the components whose name starts with NAME, e.g. fuse or ura_loss (default: all)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     g.add_argument("-v", "--verbose", action="store_true", help="one row per input and case")
     g.set_defaults(func=_gradcheck)
 
-    d = sub.add_parser("demo", help="train EAU and every baseline on a noise sweep; write results.json and figures")
-    d.add_argument("--data", choices=("toy", "digits"), default="toy")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    d = sub.add_parser("demo", help="train EAU and every baseline on a noise sweep; write results.json and figures",
+                       description="Train EAU and every baseline on a noise sweep; write results.json and figures.",
+                       formatter_class=_Help)
+    d.add_argument("--data", choices=("toy", "digits"), default="toy", help="the toy problem or the digits in two views")
+    d.add_argument("--seed", type=int, default=0, help="seed of the data, the initialisation and the noise")
+    d.add_argument("--out", default="runs/demo", help="output folder")
     d.add_argument("--fast", action="store_true", help="small data and few epochs (seconds; for tests)")
     d.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch and method")
     d.add_argument("--backend", choices=("numpy", "cupy"), default=None,
                    help="array backend (default: $MINI_EAU_BACKEND, else numpy); cupy trains on the GPU")
     d.set_defaults(func=_demo)
 
-    a = sub.add_parser("ablations", help="EAU with L_UDR, L_URA, the VIB or uncertainty weights removed")
-    a.add_argument("--data", choices=("toy", "digits"), default="toy")
-    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    a.add_argument("--out", default="runs/ablations")
-    a.add_argument("--fast", action="store_true")
+    a = sub.add_parser("ablations", help="EAU with L_UDR, L_URA, the VIB or uncertainty weights removed",
+                       description="EAU with L_UDR, L_URA, the VIB or the uncertainty weights removed, over seeds.",
+                       formatter_class=_Help)
+    a.add_argument("--data", choices=("toy", "digits"), default="toy", help="the toy problem or the digits in two views")
+    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one run per seed")
+    a.add_argument("--out", default="runs/ablations", help="output folder for ablations.json")
+    a.add_argument("--fast", action="store_true", help="small data and few epochs (seconds; for tests)")
     a.set_defaults(func=_ablations)
 
     return p
