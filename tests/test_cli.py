@@ -58,3 +58,10 @@ def test_summarise_without_folders_prints_usage():
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "summarise.py")
     res = _run(script=script)
     assert res.returncode == 2 and res.stderr.startswith("usage:") and "Traceback" not in res.stderr
+
+
+def test_unknown_flag_is_reported_by_its_subcommand():
+    res = _run("gradcheck", "--bogus", "1")
+    assert res.returncode == 2
+    assert "python -m mini_eau gradcheck: error: unrecognized arguments: --bogus 1" in res.stderr
+    assert res.stderr.startswith("usage: python -m mini_eau gradcheck")

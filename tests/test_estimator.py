@@ -155,6 +155,8 @@ def test_wrong_containers_raise_type_error():
     xs, y = two_views(48)
     with pytest.raises(TypeError, match="xs: expected a list"):
         EAUClassifier().fit(np.hstack(xs), y)
+    with pytest.raises(TypeError, match="got a MultimodalData; pass data.xs"):
+        EAUClassifier().fit(MultimodalData(xs, y), y)
     with pytest.raises(TypeError, match=r"xs\[1\]: expected an \(N, D_1\) array, got dict"):
         EAUClassifier().fit([xs[0], {"a": 1}], y)
     with pytest.raises(TypeError, match="config: expected a EAUConfig or None, got dict"):

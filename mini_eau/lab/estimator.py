@@ -482,6 +482,8 @@ def make_classifier(name, **keywords):
 # ------------------------------------------------------------ helpers
 def _as_views(xs, input_dims=None):
     """``xs`` as a list of float64 NumPy arrays (N, D_m); TypeError / ValueError naming what is wrong."""
+    if isinstance(xs, MultimodalData):
+        raise TypeError("xs: expected a list of M >= 2 arrays, got a MultimodalData; pass data.xs (and data.y)")
     if not isinstance(xs, (list, tuple)):
         raise TypeError(f"xs: expected a list of M >= 2 arrays, one (N, D_m) array per view, got {type(xs).__name__}")
     if len(xs) < 2:
