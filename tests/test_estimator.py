@@ -223,3 +223,9 @@ def test_bad_values_at_prediction(fitted):
         EAUClassifier(method="nope", **dict(FAST, epochs=1)).fit(xs, np.arange(len(xs[0])) % 3)
     with pytest.raises(NotFittedError, match="not fitted"):
         EAUClassifier().predict(xs)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    assert doctest.testmod(estimator).failed == 0
