@@ -27,6 +27,7 @@ __all__ = [
     "register_array_module",
     "to_numpy",
     "default_xp",
+    "array_module",
     "set_default_backend",
     "get_default_backend",
     "asarray",
@@ -143,6 +144,19 @@ def get_default_backend() -> str:
 def default_xp():
     """The array module for new arrays (NumPy unless the CuPy backend is on)."""
     return _load_cupy() if get_default_backend() == "cupy" else numpy
+
+
+def array_module(name=None):
+    """The array module of backend ``name`` (``"numpy"`` or ``"cupy"``), without changing the default.
+
+    ``None`` is :func:`default_xp`.  ``"cupy"`` without CuPy or a GPU raises
+    :class:`BackendUnavailable`.
+    """
+    if name is None:
+        return default_xp()
+    if name not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS} or None, got {name!r}")
+    return _load_cupy() if name == "cupy" else numpy
 
 
 def asarray(x, dtype=None, xp=None):

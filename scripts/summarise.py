@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -43,5 +44,17 @@ def main(folders):
     print(f"- EAU ECE: max of the mean {ece['eau'].max():.3f}, max over seeds and levels {worst:.3f}")
 
 
+def parse_args(argv):
+    """The run folders; with none, argparse prints the usage line and exits with code 2."""
+    p = argparse.ArgumentParser(prog="python scripts/summarise.py",
+                                description="Average several demo runs (one per seed) into the README's tables.")
+    p.add_argument("folders", nargs="+", metavar="FOLDER", help="a folder written by python -m mini_eau demo --out FOLDER")
+    args = p.parse_args(argv)
+    missing = [f for f in args.folders if not (Path(f) / "results.json").is_file()]
+    if missing:
+        p.error(f"no results.json in {', '.join(missing)}; run python -m mini_eau demo --out FOLDER first")
+    return args.folders
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(parse_args(sys.argv[1:]))

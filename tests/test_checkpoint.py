@@ -90,3 +90,53 @@ def test_failed_save_keeps_the_old_file(tmp_path, trained, monkeypatch):
         tr.save(path)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["keep.npz"]  # no temporary left behind
+
+
+def test_missing_folder_names_the_users_path(tmp_path, trained):
+    tr, _ = trained
+    path = tmp_path / "no" / "such" / "model.npz"
+    with pytest.raises(FileNotFoundError, match=r"checkpoint '.*no/such/model\.npz'.*does not exist") as err:
+        tr.save(path)
+    assert ".ckpt-" not in str(err.value)
+
+
+@pytest.mark.parametrize("blob", [b"garbage, not a checkpoint", b"", b"\x80\x04K\x01."])  # the last: a pickle
+def test_garbage_is_not_a_checkpoint_and_no_pickle_advice(tmp_path, blob):
+    path = tmp_path / "garbage.npz"
+    path.write_bytes(blob)
+    with pytest.raises(ValueError, match=r"checkpoint '.*garbage\.npz'.*not a mini_eau checkpoint") as err:
+        checkpoint.load(path)
+    assert "pickle" not in str(err.value)
+
+
+def test_other_archives_are_not_checkpoints(tmp_path):
+    np.savez(tmp_path / "plain.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a mini_eau checkpoint"):
+        checkpoint.load(tmp_path / "plain.npz")
+    np.savez(tmp_path / "objects.npz", __meta__=np.array([{"format": "x"}], dtype=object))
+    with pytest.raises(ValueError, match="not a mini_eau checkpoint") as err:
+        checkpoint.load(tmp_path / "objects.npz")
+    assert "allow_pickle" not in str(err.value)
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="single .npy array"):
+        checkpoint.load(tmp_path / "one.npy")
+    with pytest.raises(FileNotFoundError):
+        checkpoint.load(tmp_path / "absent.npz")
+
+
+def test_extra_is_stored_and_read_back(tmp_path, trained):
+    tr, _ = trained
+    checkpoint.save(tmp_path / "x.npz", tr, extra={"classes": ["cat", "dog"]})
+    assert checkpoint.read_meta(tmp_path / "x.npz")["extra"] == {"classes": ["cat", "dog"]}
+
+
+def test_checkpoint_and_train_do_not_import_each_other_at_import_time():
+    import ast
+    import inspect
+
+    from mini_eau.lab import train
+
+    for module, other in ((checkpoint, "train"), (train, "checkpoint")):
+        tree = ast.parse(inspect.getsource(module))
+        top = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
+        assert not any(n.module and n.module.split(".")[-1] == other for n in top), module.__name__

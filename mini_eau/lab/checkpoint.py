@@ -20,7 +20,7 @@ import numpy as np
 
 from ..backend import to_numpy
 
-__all__ = ["save", "load", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "read_meta", "FORMAT", "VERSION"]
 
 FORMAT = "mini_eau-checkpoint"
 VERSION = 1
@@ -41,14 +41,33 @@ def _describe(model):
     }
 
 
-def save(path, trained):
-    """Write ``trained`` (a :class:`mini_eau.train.Trained`) to ``path`` atomically."""
+def save(path, trained, extra=None):
+    """Write ``trained`` (a :class:`mini_eau.lab.train.Trained`) to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its folder must exist.
+    trained : Trained
+    extra : dict, optional
+        JSON-serialisable notes stored with the model (the estimator keeps
+        its settings and class labels there); read back by :func:`read_meta`.
+
+    Returns
+    -------
+    path
+    """
     meta = _describe(trained.model)
     meta["param_names"] = sorted(trained.params)
     meta["history"] = trained.history
+    if extra is not None:
+        meta["extra"] = extra
     arrays = {f"param/{k}": to_numpy(v) for k, v in trained.params.items()}
     arrays[_META] = np.array(json.dumps(meta))
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"checkpoint {os.fspath(path)!r}: the folder {folder!r} does not exist; "
+                                "create it first (os.makedirs(folder, exist_ok=True))")
     fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".npz", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -63,50 +82,86 @@ def save(path, trained):
     return path
 
 
+def _read(path):
+    """``(meta, params)`` from a checkpoint file, or a ValueError that names the file and says what is wrong."""
+    name = os.fspath(path)
+    with open(path, "rb") as f:  # FileNotFoundError as is: the user's path, Python's words
+        head = f.read(6)
+    # look before np.load does: for a file that is not a zip archive it would
+    # suggest unpickling it, which a checkpoint never needs
+    if head.startswith(b"\x93NUMPY"):
+        raise ValueError(f"checkpoint {name!r}: not a mini_eau checkpoint (a single .npy array, not an .npz archive)")
+    if not head.startswith(b"PK"):
+        raise ValueError(f"checkpoint {name!r}: cannot be read — not a mini_eau checkpoint (not an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = set(z.files)
+            if _META not in files:
+                raise _NotOurs(f"no {_META} entry")
+            meta = json.loads(str(z[_META]))
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                raise _NotOurs(f"no {FORMAT!r} header")
+            names = meta.get("param_names", [])
+            params = {k: z[f"param/{k}"] for k in names if f"param/{k}" in files}
+    except _NotOurs as err:
+        raise ValueError(f"checkpoint {name!r}: not a mini_eau checkpoint ({err})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as err:
+        raise ValueError(f"checkpoint {name!r}: cannot be read — truncated or corrupt ({err})") from err
+    except ValueError:  # NumPy's words would suggest allow_pickle=True, which a checkpoint never needs
+        raise ValueError(f"checkpoint {name!r}: cannot be read — not a mini_eau checkpoint or corrupt "
+                         "(an entry holds Python objects or has a broken array header)") from None
+    missing = [k for k in names if k not in params]
+    if missing:
+        raise ValueError(f"checkpoint {name!r}: missing parameter array(s) {missing}")
+    if meta.get("version") != VERSION:
+        raise ValueError(f"checkpoint {name!r}: format version {meta.get('version')!r}, expected {VERSION}")
+    return meta, params
+
+
+class _NotOurs(Exception):
+    """A readable archive that a mini_eau checkpoint did not write."""
+
+
+def read_meta(path):
+    """The JSON header of a checkpoint: method, sizes, configuration, history and ``extra``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load`.
+    """
+    return _read(path)[0]
+
+
 def load(path, expect=None):
-    """Read a checkpoint written by :func:`save`; returns a :class:`~mini_eau.train.Trained`.
+    """Read a checkpoint written by :func:`save`; returns a :class:`~mini_eau.lab.train.Trained`.
 
     Parameters
     ----------
+    path : str or os.PathLike
     expect : model, optional
         If given, the checkpoint must be for this method, sizes and
         configuration; otherwise ``ValueError`` says what differs.
 
+    Returns
+    -------
+    Trained
+        The model rebuilt from the header, with NumPy parameters.
+
     Raises
     ------
+    FileNotFoundError
+        ``path`` does not exist.
     ValueError
         The file is truncated, not a mini_eau checkpoint, for another
         configuration, or lacks a parameter array.
     """
     from .baselines import make_method
     from ..model import EAUConfig
-    from .train import Trained
+    from .train import Trained  # here, not at the top: train imports this module inside Trained.save
 
-    try:
-        z = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
-        # np.load falls back to "is it a pickle?" for non-zip files; refuse that too
-        raise ValueError(f"checkpoint {path!r}: cannot be read — truncated or corrupt ({err})") from err
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise ValueError(f"checkpoint {path!r}: not a mini_eau checkpoint (a single array, not an .npz archive)")
-    with z:
-        files = set(z.files)
-        if _META not in files:
-            raise ValueError(f"checkpoint {path!r}: not a mini_eau checkpoint (no {_META} entry)")
-        try:
-            meta = json.loads(str(z[_META]))
-            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                raise ValueError(f"checkpoint {path!r}: not a mini_eau checkpoint (no {FORMAT!r} header)")
-            missing = [k for k in meta["param_names"] if f"param/{k}" not in files]
-            if missing:
-                raise ValueError(f"checkpoint {path!r}: missing parameter array(s) {missing}")
-            params = {k: z[f"param/{k}"] for k in meta["param_names"]}
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as err:
-            raise ValueError(f"checkpoint {path!r}: cannot be read — truncated or corrupt ({err})") from err
-    if meta.get("version") != VERSION:
-        raise ValueError(f"checkpoint {path!r}: format version {meta.get('version')!r}, expected {VERSION}")
+    meta, params = _read(path)
+    path = os.fspath(path)
     model = make_method(meta["method"], meta["input_dims"], meta["n_classes"], EAUConfig(**meta["config"]))
     if expect is not None:
         want = _describe(expect)

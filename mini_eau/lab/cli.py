@@ -10,10 +10,12 @@ def _gradcheck(args):
 
     names = list(registered())
     if args.only:
-        unknown = sorted(set(args.only) - set(names))
+        # a prefix selects every variant: "fuse" is fuse[paper], fuse[per_dim], ...
+        unknown = [p for p in args.only if not any(n.startswith(p) for n in names)]
         if unknown:
-            raise SystemExit(f"gradcheck: unknown component(s) {unknown}; known: {names}")
-        names = [n for n in names if n in args.only]
+            raise SystemExit(f"gradcheck: unknown component(s) {unknown}: no component name starts with "
+                             f"{'it' if len(unknown) == 1 else 'them'}; known: {', '.join(names)}")
+        names = [n for n in names if n.startswith(tuple(args.only))]
     report = GradCheckReport()
     for n in names:
         report.extend(run_component(n, seed=args.seed))
@@ -150,12 +152,28 @@ def _ablations(args):
     return 0
 
 
+DESCRIPTION = ("mini_eau, a readable NumPy implementation of EAU (CVPR 2024): check every gradient, "
+               "run the demo or the ablations. The benchmark is python -m benchmarks.bench.")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default after its help, unless the help already says it or there is none to show."""
+
+    def _get_help_string(self, action):
+        if "default" in (action.help or "") or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="python -m mini_eau", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("gradcheck", help="check every registered backward against finite differences and autograd")
-    g.add_argument("--only", nargs="+", metavar="NAME", help="check only these components")
-    g.add_argument("--seed", type=int, default=0)
+    p = argparse.ArgumentParser(prog="python -m mini_eau", description=DESCRIPTION, formatter_class=_Help)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{gradcheck,demo,ablations}")
+    g = sub.add_parser("gradcheck", help="check every registered backward against finite differences and autograd",
+                       description="Check every registered backward against finite differences and autograd "
+                                   "(float64); exit code 1 if any fails.", formatter_class=_Help)
+    g.add_argument("--only", nargs="+", metavar="NAME",
+                   help="check only the components whose name starts with NAME, e.g. fuse or ura_loss (default: all)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     g.add_argument("-v", "--verbose", action="store_true", help="one row per input and case")
     g.set_defaults(func=_gradcheck)
 
@@ -180,7 +198,9 @@ def build_parser():
         q.add_argument("--n-test", dest="n_test", type=int, default=None,
                        help="toy test samples per level (default 2000, or 500 with --fast)")
 
-    d = sub.add_parser("demo", help="train EAU and every baseline, test on noise sweeps; write results and figures")
+    d = sub.add_parser("demo", help="train EAU and every baseline, test on noise sweeps; write results and figures",
+                       description="Train EAU and every baseline under one training protocol, test them on noise "
+                                   "sweeps; write results.json and figures (PNG and SVG).", formatter_class=_Help)
     run_options(d, [0])
     d.add_argument("--epochs", type=int, default=None, help="epochs per model (replaces --steps)")
     d.add_argument("--no-figures", action="store_true", help="write results.json only")
@@ -189,14 +209,20 @@ def build_parser():
                    help="array backend (default: $MINI_EAU_BACKEND, else numpy); cupy trains on the GPU")
     d.set_defaults(func=_demo)
 
-    a = sub.add_parser("ablations", help="EAU with L_UDR, L_URA, the VIB or uncertainty weights removed")
+    a = sub.add_parser("ablations", help="EAU with L_UDR, L_URA, the VIB or uncertainty weights removed",
+                       description="EAU with L_UDR, L_URA, the VIB or the uncertainty weights removed, over seeds.",
+                       formatter_class=_Help)
     run_options(a, [0, 1, 2])
     a.set_defaults(func=_ablations)
     return p
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the subcommand's usage, not the top level's, says what it accepts
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     return args.func(args)
 
 

@@ -136,11 +136,12 @@ class MultimodalData:
         M float64 arrays, ``xs[m]`` of shape (N, D_m).
     y : ndarray of int
         Labels (N,) in ``0 .. n_classes-1``.
-    noise : ndarray
+    noise : ndarray, optional
         (M, N) float, ``noise[m, i]`` the standard deviation of the Gaussian
-        noise injected into sample i of modality m (0 for clean data).
-    n_classes : int
-        K.
+        noise injected into sample i of modality m (default: zeros, i.e.
+        your own data, with no noise injected by us).
+    n_classes : int, optional
+        K (default: ``y.max() + 1``).
     names : tuple of str, optional
         Modality names (default ``("a", "b", ...)``); methods and
         :func:`add_noise` accept a name or an index.
@@ -148,8 +149,8 @@ class MultimodalData:
 
     xs: list
     y: np.ndarray
-    noise: np.ndarray
-    n_classes: int
+    noise: np.ndarray = None
+    n_classes: int = None
     names: tuple = None
 
     def __post_init__(self):
@@ -162,6 +163,13 @@ class MultimodalData:
         for m, x in enumerate(self.xs):
             if x.shape[0] != n:
                 raise ValueError(f"xs[{m}]: expected {n} rows like xs[0], got {x.shape[0]}")
+        if self.n_classes is None:  # inferred from the labels
+            check_labels("y", self.y, n_samples=n)
+            self.n_classes = int(np.max(self.y)) + 1 if n else 0
+            if self.n_classes < 2:
+                raise ValueError(f"y: n_classes is inferred as y.max() + 1 = {self.n_classes}; expected labels of at least 2 classes")
+        if self.noise is None:  # own data: nothing injected
+            self.noise = np.zeros((len(self.xs), n))
         if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, numbers.Integral) or self.n_classes < 2:
             raise ValueError(f"n_classes: expected an integer >= 2, got {self.n_classes!r}")
         check_labels("y", self.y, n_samples=n, n_classes=self.n_classes)

@@ -123,18 +123,26 @@ class Trained:
         return to_numpy(self.model.predict_proba(self.params, [xp.asarray(x, dtype=np.float64) for x in xs]))
 
     def predict(self, xs):
-        """Predicted classes (N,) as a NumPy array."""
+        """Predicted class indices (N,) as a NumPy array: the argmax of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        xs : list of array
+            M arrays, ``xs[m]`` of shape (N, D_m), as in training.
+        """
         return self.predict_proba(xs).argmax(axis=1)
 
     def to_host(self):
-        """This model with NumPy parameters (a copy if it was trained on another backend, e.g. CuPy).
+        """The same model with its parameters copied to NumPy once (from CuPy after GPU training).
 
-        The analysis (fusion weights, uncertainties, figures) feeds host test
-        data, which must meet host parameters.
+        Returns
+        -------
+        Trained
+            A new ``Trained`` whose ``params`` are NumPy arrays and whose
+            ``xp`` is NumPy; ``self`` is unchanged.
         """
-        if self.xp is None or self.xp is np:
-            return self
-        return replace(self, params={k: to_numpy(v) for k, v in self.params.items()}, xp=np)
+        return Trained(self.model, {k: to_numpy(v) for k, v in self.params.items()}, self.history,
+                       self.runtime_s, np)
 
     def save(self, path):
         """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
@@ -173,11 +181,21 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
         Array backend (default: :func:`mini_eau.backend.default_xp`, i.e.
         NumPy unless ``MINI_EAU_BACKEND=cupy`` or ``set_default_backend("cupy")``).
 
+    Returns
+    -------
+    Trained
+        The model, its trained parameters (on the backend ``xp``; see
+        :meth:`Trained.to_host`), one history record per epoch and the
+        runtime.
+
     Raises
     ------
+    TypeError
+        When ``data``, ``config`` or ``rng`` is of the wrong type.
     TrainingDiverged
         When a loss term becomes NaN or inf, naming the step and the term.
     """
+    _check_fit_arguments(data, config, rng)
     config = TrainConfig() if config is None else config
     rng = np.random.default_rng(seed) if rng is None else rng
     from ..model import check_inputs
@@ -250,3 +268,17 @@ def _epoch_record(epoch, step_terms, xp):
     for i, (step, _, _) in enumerate(step_terms):
         _check_step(epoch, step, float(losses[i]), {k: float(table[k][i]) for k in names})
     return {"epoch": epoch, "loss": float(losses.mean()), "terms": {k: float(v.mean()) for k, v in table.items()}}
+
+
+def _check_fit_arguments(data, config, rng):
+    """The containers :func:`fit` accepts; a TypeError naming the argument otherwise."""
+    from .data import MultimodalData
+
+    if not isinstance(data, MultimodalData):
+        raise TypeError(f"data: expected a MultimodalData (mini_eau.lab.data.MultimodalData), got {type(data).__name__}; "
+                        "for plain arrays use EAUClassifier().fit(xs, y)")
+    if config is not None and not isinstance(config, TrainConfig):
+        raise TypeError(f"config: expected a TrainConfig (mini_eau.lab.train.TrainConfig) or None, got {type(config).__name__}; "
+                        "e.g. TrainConfig(epochs=2)")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy.random.Generator (np.random.default_rng(seed)) or None, got {type(rng).__name__}")
