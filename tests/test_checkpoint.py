@@ -31,7 +31,7 @@ def test_round_trip_is_exact(tmp_path, trained):
 
 def test_baselines_round_trip(tmp_path, trained):
     _, data = trained
-    for name in ("unimodal_b", "tmc", "precision"):
+    for name in ("unimodal_1", "tmc", "precision"):
         tr = fit(make_method(name, [16, 16], 4, EAUConfig(hidden=(8,))), data, TrainConfig(epochs=1, batch_size=100))
         tr.save(tmp_path / f"{name}.npz")
         back = Trained.load(tmp_path / f"{name}.npz")

@@ -227,13 +227,23 @@ def test_digits_split_shapes_and_stratification(digits):
 
 def test_digits_halves_reconstruct_the_images(digits):
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
-    images = sklearn_datasets.load_digits().images
+    from sklearn.model_selection import train_test_split
+
+    data = sklearn_datasets.load_digits()
+    images, target = data.images, data.target
+    tr, te = train_test_split(np.arange(len(target)), test_size=0.3, stratify=target, random_state=0)
+    tr, te = np.sort(tr), np.sort(te)
     train, test = digits
-    rebuilt = np.concatenate([D.join_halves(*d.xs) for d in (train, test)]) * 16.0
-    # the same multiset of 8x8 images (with labels) as the original data set
-    key = lambda ims, ys: Counter((im.round().astype(int).tobytes(), int(t)) for im, t in zip(ims, ys))
-    assert key(rebuilt, np.concatenate([train.y, test.y])) == key(images, sklearn_datasets.load_digits().target)
-    np.testing.assert_array_equal(D.join_halves(*train.xs)[:, :, :4].reshape(-1, 32), train.xs[0])
+    # MinMax scaling on the training rows, per pixel: undo it with the training rows' min and max
+    flat = np.concatenate([images[:, :, :4].reshape(-1, 32), images[:, :, 4:].reshape(-1, 32)], axis=1)
+    lo, hi = flat[tr].min(axis=0), flat[tr].max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    for d, idx in ((train, tr), (test, te)):
+        raw = np.concatenate(d.xs, axis=1) * span + lo
+        np.testing.assert_allclose(raw, flat[idx], atol=1e-12)
+        np.testing.assert_allclose(D.join_halves(*[raw[:, :32], raw[:, 32:]]), images[idx], atol=1e-12)
+        np.testing.assert_array_equal(d.y, target[idx])
+    assert min(x.min() for x in train.xs) == 0.0 and max(x.max() for x in train.xs) == 1.0
 
 
 def test_add_noise_and_digits_sweep(digits):

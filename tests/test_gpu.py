@@ -143,11 +143,9 @@ def test_the_switch_trains_on_cupy(toy, monkeypatch, tmp_path):
     assert B.default_xp() is cp
     tr = fit(EAU([16, 16], 4), toy[0], TrainConfig(epochs=1, batch_size=100), seed=0)
     assert tr.xp is cp
-    monkeypatch.setitem(demo.DEFAULTS, ("toy", True), replace(demo.DEFAULTS[("toy", True)], n_train=300,
-                                                              n_test=100, epochs=2))
-    res = demo.run_demo(fast=True, methods=("eau", "unimodal_a", "unimodal_b"), out=str(tmp_path),
-                        log=lambda s: None)
-    assert len(res["fusion_weight_noisy"]) == len(res["noise_levels"])
+    res = demo.run_demo(settings=demo.DemoSettings(steps=20, n_train=300, n_test=100),
+                        methods=("eau", "concat", "unimodal_0", "unimodal_1"), out=str(tmp_path), log=lambda s: None)
+    assert len(res["sweeps"][0]["eau"]["weights"][0]) == len(res["levels"])
 
 
 # ------------------------------------------------------- no GPU: a clear message

@@ -124,42 +124,6 @@ def test_config_and_input_errors(toy):
         check_inputs([nan_x, train.xs[1]])
 
 
-def test_demo_fast_writes_results_and_figures(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "mini_eau", "demo", "--fast", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    r = json.loads((tmp_path / "results.json").read_text())
-    assert set(r["methods"]) == {"eau", "concat", "late", "mean", "precision", "tmc", "qmf", "unimodal_a",
-                                 "unimodal_b", "oracle"}
-    n = len(r["noise_levels"])
-    for m in r["methods"].values():
-        assert len(m["accuracy"]) == len(m["ece"]) == len(m["nll"]) == n
-    assert len(r["fusion_weight_noisy"]) == n and set(r["spearman"]) == {"a", "b"}
-    assert r["data"] == "toy" and r["seed"] == 0 and r["runtime_s"] > 0
-    for fig in ("accuracy_vs_noise.png", "fusion_weight_vs_noise.png", "uncertainty_vs_noise.png", "reliability.png"):
-        assert (tmp_path / fig).stat().st_size > 5000
-    # what the demo is for: at the highest noise EAU beats concatenation, and it
-    # turns the noisy modality down as its noise rises
-    acc = r["methods"]
-    assert acc["eau"]["accuracy"][-1] > acc["concat"]["accuracy"][-1]
-    assert r["fusion_weight_noisy"][-1] < r["fusion_weight_noisy"][0]
-    assert r["spearman"]["a"] > 0.5 and r["spearman"]["b"] > 0.5
-    assert "accuracy vs noise" in res.stdout
-
-
-def test_ablation_eau_row_is_the_demo_model():
-    from mini_eau.lab.demo import run_ablations, run_demo
-
-    quiet = lambda *a: None  # noqa: E731
-    demo = run_demo(fast=True, out=None, figures=False, methods=("eau",), log=quiet)
-    abl = run_ablations(seeds=(0,), fast=True, variants=("eau", "mean weights"), log=quiet)
-    assert abl["accuracy"]["eau"] == demo["methods"]["eau"]["accuracy"]
-    # uncertainty weighting is what buys robustness at the highest noise
-    assert abl["accuracy"]["eau"][-1] > abl["accuracy"]["mean weights"][-1] + 0.15
-    with pytest.raises(ValueError, match="variants"):
-        run_ablations(seeds=(0,), fast=True, variants=("no attention",), log=quiet)
-
-
 def test_vib_code_is_the_bottleneck_of_predict_proba(toy):
     _, train, _ = toy
     model = EAU([16, 16], 4)

@@ -219,8 +219,8 @@ def test_fast_demo_analysis_runs_on_a_device_backend(monkeypatch, tmp_path):
     from mini_eau.lab import demo, train
 
     monkeypatch.setattr(train, "default_xp", lambda: S)
-    monkeypatch.setitem(demo.DEFAULTS, ("toy", True), replace(demo.DEFAULTS[("toy", True)], n_train=300,
-                                                              n_test=100, epochs=2))
-    res = demo.run_demo(fast=True, methods=("eau", "unimodal_a", "unimodal_b"), out=str(tmp_path), log=lambda s: None)
-    assert len(res["fusion_weight_noisy"]) == len(res["noise_levels"])
+    settings = demo.DemoSettings(steps=20, n_train=300, n_test=100)
+    res = demo.run_demo(settings=settings, methods=("eau", "concat", "unimodal_0", "unimodal_1"), out=str(tmp_path),
+                        log=lambda s: None)
+    assert len(res["sweeps"][0]["eau"]["weights"][0]) == len(res["levels"])
     assert (tmp_path / "results.json").exists() and (tmp_path / "uncertainty_vs_noise.png").exists()

@@ -55,6 +55,17 @@ def _out_dir(command, out, data, protocol):
     return out
 
 
+def _write_json(path, obj):
+    """Write ``obj`` to ``path`` atomically (temporary file, then rename): an interrupt never leaves half a file."""
+    import json
+    import os
+
+    tmp = f"{path}.partial"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
 def _settings(args):
     from dataclasses import replace
 
@@ -80,7 +91,6 @@ def _progress(total, desc):
 
 
 def _demo(args):
-    import json
     import os
 
     from .baselines import method_names
@@ -104,8 +114,7 @@ def _demo(args):
             res = run_demo(data=args.data, seed=seed, out=None, protocol=args.protocol, settings=settings,
                            verbose=args.verbose, log=lambda s: None, progress=step)
             path = os.path.join(out, f"results_seed{seed}.json")
-            with open(path, "w") as f:
-                json.dump(res, f, indent=1)
+            _write_json(path, res)
             done.append(res)
             bar.write(f"wrote {path}")
     except KeyboardInterrupt:
@@ -117,8 +126,7 @@ def _demo(args):
     summary = aggregate(done) if len(done) > 1 else done[0]
     print(format_tables(summary))
     path = os.path.join(out, "results.json")
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=1)
+    _write_json(path, summary)
     print(f"wrote {path}")
     if not args.no_figures:
         for p in demo_figures(summary, out):
@@ -127,7 +135,6 @@ def _demo(args):
 
 
 def _ablations(args):
-    import json
     import os
 
     from .demo import ABLATIONS, run_ablations
@@ -146,8 +153,7 @@ def _ablations(args):
 
     print(format_ablations(res))
     path = os.path.join(out, "ablations.json")
-    with open(path, "w") as f:
-        json.dump(res, f, indent=1)
+    _write_json(path, res)
     print(f"wrote {path}")
     return 0
 

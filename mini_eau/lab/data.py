@@ -315,8 +315,8 @@ class ToyProblem:
     def _noise_args(self, noise_a, noise_b, noise):
         """One scale (or None) per view from ``noise_a``/``noise_b`` (two views) or the list ``noise``."""
         if noise is None:
-            noise = [noise_a, noise_b] + [None] * (self.n_views - 2)
-        elif len(noise) != self.n_views:
+            return [_check_noise("noise_a", noise_a), _check_noise("noise_b", noise_b)] + [None] * (self.n_views - 2)
+        if len(noise) != self.n_views:
             raise ValueError(f"noise: expected one scale (or None) per view, {self.n_views} in all, got {len(noise)}")
         return [_check_noise(f"noise[{m}]", v) for m, v in enumerate(noise)]
 

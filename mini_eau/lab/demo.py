@@ -30,7 +30,7 @@ from ..backend import to_numpy
 from ..model import EAU, EAUConfig
 from . import metrics
 from .baselines import make_method, method_names
-from .data import Benchmark, add_noise, load_benchmark, noise_sweep
+from .data import add_noise, load_benchmark, noise_sweep
 from .train import NoiseAugmentation, TrainConfig, fit
 
 __all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "training_setup", "evaluate",
@@ -145,7 +145,7 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     data : str
         A name from :data:`mini_eau.lab.data.BENCHMARKS`.
     out : str, optional
-        Folder for ``results.json`` and the figures (nothing written if None).
+        Folder for ``results.json`` and (with ``figures``) the figures; nothing is written if None.
     fast : bool
         Small budget (:data:`FAST_SETTINGS`), for tests and notebooks.
     methods : sequence of str, optional
@@ -170,8 +170,6 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     for m in methods:
         if m not in all_methods:
             raise ValueError(f"methods: expected names from {all_methods}, got {m!r}")
-    dims = [x.shape[1] for x in train.xs]
-
     def train_one(name, d, label):
         if progress is not None:
             progress(label)
@@ -207,6 +205,10 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
+        if figures:
+            from .plots import demo_figures
+
+            demo_figures(results, out)
     log(format_tables(results))
     return (results, trained) if return_trained else results
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -205,6 +205,9 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     n = len(data.y)
     if n < 2:
         raise ValueError(f"data: expected at least 2 samples, got {n}")
+    views = config.augment.views if config.augment is not None else None
+    if views is not None and not all(0 <= v < len(data.xs) for v in views):
+        raise ValueError(f"augment.views: expected view indices in [0, {len(data.xs) - 1}], got {views}")
     if params is None:
         params = model.init_params(rng)
     # the only host-to-device copies: parameters and data, once. xp.array copies,
@@ -217,7 +220,7 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     bs = min(config.batch_size, n)
     for epoch in range(1, config.epochs + 1):
         perm = xp.asarray(rng.permutation(n))  # one small copy per epoch, not per step
-        step_terms, n_correct = [], []
+        step_terms = []
         if hasattr(model, "start_epoch"):
             model.start_epoch(epoch, config.epochs)
         for start in range(0, n - bs + 1, bs):  # drop the ragged last batch: the contrastive loss wants full batches
