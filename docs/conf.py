@@ -293,4 +293,12 @@ def setup(app):
     # dropped): the negative check in tests/test_docs.py uses it.
     app.add_config_value("mini_eau_section_rubrics", True, "env")
     app.connect("autodoc-process-docstring", _process_docstring, priority=400)
+    app.connect("config-inited", _use_svg_mathjax)
     return {"parallel_read_safe": True}
+
+
+def _use_svg_mathjax(app, config):
+    # sphinx-mathjax-offline points mathjax_path at its CHTML bundle, whose web
+    # fonts a browser may refuse to load from file://; its SVG bundle (same
+    # folder) needs no font files.
+    config.mathjax_path = mathjax_path
