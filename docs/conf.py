@@ -62,14 +62,19 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 html_theme = "pydata_sphinx_theme"
 html_title = "mini_eau"
 html_css_files = ["custom.css"]
+html_js_files = ["fit-equations.js"]
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 5,
+    "navbar_align": "left",
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_sidebars = {"index": []}
+# the notebooks get the full width for their code cells (prev/next links and
+# the top bar still navigate)
+html_sidebars = {"index": [], "notebooks/*": []}
 html_show_sourcelink = False
 
 # -- maths: MathJax 3, shipped with the site -----------------------------------
@@ -135,9 +140,43 @@ def sections_to_rubrics(lines):
     return found
 
 
+_MATH = re.compile(r"^(\s*)\.\. math::(.*)$")
+
+
+def center_multiline_math(lines):
+    """Sphinx typesets a ``.. math::`` block holding ``\\\\`` as ``split``, which
+    right-aligns lines that have no ``&``; wrap such a block in ``gathered``
+    so its lines are centred, as the author of the docstring meant."""
+    i = 0
+    while i < len(lines):
+        m = _MATH.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        indent = len(m.group(1))
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent):
+            j += 1
+        while j > i + 1 and not lines[j - 1].strip():
+            j -= 1
+        body = [m.group(2).strip()] + [l for l in lines[i + 1:j] if not l.lstrip().startswith(":")]
+        tex = "\n".join(body)
+        if "\\\\" in tex and "&" not in tex and "\\begin" not in tex and "\n\n" not in tex.strip():
+            pad = " " * (indent + 4)
+            opts = [l for l in lines[i + 1:j] if l.lstrip().startswith(":")]
+            inner = [l for l in lines[i + 1:j] if l.strip() and not l.lstrip().startswith(":")]
+            if m.group(2).strip():
+                inner.insert(0, pad + m.group(2).strip())
+            lines[i:j] = ([m.group(1) + ".. math::"] + opts + [""] + [pad + r"\begin{gathered}"]
+                          + inner + [pad + r"\end{gathered}"])
+            j = i + len(opts) + len(inner) + 4
+        i = j
+
+
 def _process_docstring(app, what, name, obj, options, lines):
     if app.config.mini_eau_section_rubrics:
         sections_to_rubrics(lines)
+    center_multiline_math(lines)
 
 
 # ------------------------------------------------------------------------------
@@ -170,8 +209,11 @@ def package_modules():
 def write_api_pages():
     groups = package_modules()
     api = os.path.join(DOCS, "api")
-    if os.path.isdir(api):
-        shutil.rmtree(api)
+    os.makedirs(api, exist_ok=True)
+    keep = {"index.rst"} | {m.split(".", 1)[1] + ".rst" for mods in groups.values() for m in mods}
+    for f in os.listdir(api):
+        if f not in keep:
+            os.remove(os.path.join(api, f))
     titles = {"mini_eau": "Core: the maths, one forward/backward pair at a time",
               "mini_eau.lab": "Lab: data, training, metrics, baselines, plots"}
     index = ["API reference", "=============", "",
@@ -181,21 +223,20 @@ def write_api_pages():
              "cancellation are avoided.", ""]
     for pkg_name, mods in groups.items():
         index += [titles[pkg_name], "-" * len(titles[pkg_name]), "",
-                  ".. toctree::", "   :maxdepth: 1", ""]
+                  ".. toctree::", "   :hidden:", ""]
+        listing = []
         for mod in mods:
             short = mod.split(".", 1)[1]
-            index.append(f"   {short}")
             m = importlib.import_module(mod)
-            doc = (m.__doc__ or "").strip().splitlines()
+            # the module docstring's first paragraph
+            summary = " ".join(l.strip() for l in (m.__doc__ or "").strip().split("\n\n")[0].splitlines())
+            index.append(f"   {short}")
+            listing.append(f"* :doc:`{short}` -- {summary}" if summary else f"* :doc:`{short}`")
             title = f"``{short}``"
-            if doc and doc[0].strip():
-                title += " — " + doc[0].strip().rstrip(".")
-            # the first docstring line goes into the title; keep rst valid
-            title = title.replace("*", r"\*")
             _write_if_changed(os.path.join(api, f"{short}.rst"), "\n".join([
-                title, "=" * max(len(title), 3), "",
+                title, "=" * len(title), "",
                 f".. automodule:: {mod}", "   :members:", ""]))
-        index.append("")
+        index += [""] + listing + [""]
     _write_if_changed(os.path.join(api, "index.rst"), "\n".join(index))
 
 
