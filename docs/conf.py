@@ -72,9 +72,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-# the notebooks get the full width for their code cells (prev/next links and
-# the top bar still navigate)
-html_sidebars = {"index": [], "notebooks/*": []}
+# pages with nothing to list in a side navigation, and the notebooks (their
+# code cells need the width; prev/next links and the top bar still navigate)
+html_sidebars = {"index": [], "notebooks/*": [], "spec": [], "equations": []}
 html_show_sourcelink = False
 
 # -- maths: MathJax 3, shipped with the site -----------------------------------
@@ -267,7 +267,13 @@ def _resolve(name, context_module=None):
         try:
             obj = importlib.import_module(modname)
         except ImportError:
-            continue
+            if modname != context_module:
+                continue
+            try:  # the context is a class: mini_eau.model.EAU
+                mod, cls = modname.rsplit(".", 1)
+                obj = getattr(importlib.import_module(mod), cls)
+            except (ImportError, AttributeError, ValueError):
+                continue
         if not attrs:
             return None
         try:
@@ -277,7 +283,8 @@ def _resolve(name, context_module=None):
             continue
         if isinstance(obj, type):
             role = "class"
-        elif len(attrs) > 1:
+        elif len(attrs) > 1 or isinstance(getattr(obj, "__self__", None), type) or \
+                "." in getattr(obj, "__qualname__", ""):
             role = "meth"
         elif callable(obj):
             role = "func"
@@ -301,7 +308,7 @@ def write_equations_page():
            "This page is generated from the table in `README.md`.", ""]
     for line in body:
         if line.startswith("|") and not set(line) <= set("|-: "):
-            cells = line.strip().strip("|").split("|")
+            cells = re.split(r"(?<!\\)\|", line.strip()[1:-1])  # not on escaped \|
             if len(cells) >= 2 and not cells[1].strip() == "function":
                 ctx = None
                 parts = []
@@ -309,7 +316,8 @@ def write_equations_page():
                     if piece.startswith("`") and piece.endswith("`"):
                         r = _resolve(piece[1:-1], ctx)
                         if r:
-                            role, ctx, target = r
+                            role, _, target = r
+                            ctx = target.rsplit(".", 1)[0]  # `EAU.a` / `b`: b is EAU's too
                             piece = "{py:%s}`%s <%s>`" % (role, piece[1:-1], target)
                     parts.append(piece)
                 cells[1] = "".join(parts)

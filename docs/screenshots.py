@@ -5,7 +5,7 @@
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and ``selenium``; the same
 browser set-up as ``tests/test_docs.py``.  Writes landing.png, fusion.png,
-kl.png, notebook04.png (git-ignored) and prints which display equations are
+kl.png, notebook04.png, equations.png, spec.png (git-ignored) and prints which display equations are
 wider than the text column (they scroll sideways: candidates for splitting).
 """
 import os
@@ -24,6 +24,8 @@ PAGES = {
     "fusion": "api/fusion.html",
     "kl": "api/kl.html",
     "notebook04": "notebooks/04_uncertainty_weighted_fusion.html",
+    "equations": "equations.html",
+    "spec": "spec.html",
 }
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import glob
 import html.parser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -267,6 +268,14 @@ def test_equation_table_links_into_the_api(site):
         page = f.read()
     for target in ("api/kl.html#mini_eau.kl.udr_loss_forward", "api/fusion.html#mini_eau.fusion.fuse_forward"):
         assert f'href="{target}"' in page, target
+    # every name in the "function" column is a link into the API reference
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page, flags=re.S)
+    assert len(rows) >= 8
+    for row in rows[1:]:
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+        names = re.findall(r"<code", cells[1])
+        links = re.findall(r'<a class="reference internal" href="api/[^"]+#mini_eau\.', cells[1])
+        assert names and len(links) == len(names), cells[1]
 
 
 @pytest.mark.parametrize("page", MATH_PAGES)
