@@ -52,8 +52,7 @@ extensions = [
     "sphinx-mathjax-offline",  # PyPI sphinx-mathjax-offline: MathJax 3.2 into _static/mathjax
 ]
 
-# absolute paths: tests build a one-page site from another folder with this file
-templates_path = [os.path.join(DOCS, "_templates")]
+# absolute path: tests build a one-page site from another folder with this file
 html_static_path = [os.path.join(DOCS, "_static")]
 exclude_patterns = ["_build", "_screenshots", "**.ipynb_checkpoints", "notebooks/student"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
