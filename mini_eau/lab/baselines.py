@@ -4,7 +4,7 @@ Every baseline uses the same per-modality encoders as EAU (same hidden
 sizes, activation and dropout) and is trained by the same loop with the same
 budget; only what happens after the encoders differs:
 
-=============  =======================================================================
+==============  =======================================================================
 ``unimodal_m``  view m's encoder and a linear classifier
 ``concat``      early/intermediate fusion: :math:`[h^1, \dots, h^M] \to` linear classifier
 ``late``        one classifier per modality, trained jointly (sum of CEs); predicts the
@@ -13,7 +13,7 @@ budget; only what happens after the encoders differs:
                 Dempster–Shafer combination, EDL loss (Han et al., ICLR 2021)
 ``qmf``         Quality-aware Multimodal Fusion: energy-weighted late fusion
                 (Zhang et al., ICML 2023)
-=============  =======================================================================
+==============  =======================================================================
 
 The "mean" and "precision" fusion baselines are EAU with those weighting
 variants (:func:`make_method`).  Each baseline's loss is a pure function of
