@@ -229,3 +229,19 @@ def test_docstring_example_runs():
     import doctest
 
     assert doctest.testmod(estimator).failed == 0
+
+
+def test_train_noise_auto_teaches_the_variance_heads_the_noise():
+    """The estimator's default redraws training noise (3 x the data's RMS): u then follows test noise."""
+    from mini_eau.lab.data import ToyProblem
+
+    prob = ToyProblem(seed=0)
+    rng = np.random.default_rng(0)
+    train = prob.sample(1000, rng, noise_a=0.0, noise_b=0.0)
+    clean, noisy = (prob.sample(300, np.random.default_rng(1), noise_a=s, noise_b=0.0) for s in (0.0, 4.0))
+    clf = EAUClassifier(epochs=12, seed=0).fit(train.xs, train.y)
+    u_clean, u_noisy = clf.uncertainty(clean.xs), clf.uncertainty(noisy.xs)
+    assert u_noisy.u[0].mean() > 1.5 * u_clean.u[0].mean()       # the noisy view's sigma rises
+    assert u_noisy.weights[0].mean() < 0.5 * u_clean.weights[0].mean()  # and the fusion turns away from it
+    with pytest.raises(ValueError, match="train_noise"):
+        EAUClassifier(train_noise=-1.0)

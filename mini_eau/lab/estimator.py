@@ -45,8 +45,8 @@ from ..uncertainty import mc_dropout_predict
 from ..validation import check_array, check_choice, check_same_batch
 from . import checkpoint
 from .baselines import make_method
-from .data import MultimodalData
-from .train import TrainConfig, fit
+from .data import MultimodalData, noise_unit
+from .train import NoiseAugmentation, TrainConfig, fit
 
 __all__ = ["EAUClassifier", "make_classifier", "ViewUncertainty", "PredictiveUncertainty", "NotFittedError"]
 
@@ -141,6 +141,16 @@ class EAUClassifier:
         [30], [128].
     lr, weight_decay : float, optional
         Adam step size [3e-3] and L2 weight decay [0].
+    train_noise : "auto", float or None
+        Training noise redrawn every epoch, per sample and view
+        (:class:`~mini_eau.lab.train.NoiseAugmentation`): its scale is drawn
+        from U(0, train_noise).  ``"auto"`` [default] uses the demo's rule,
+        3 times the RMS of the training features
+        (:func:`~mini_eau.lab.data.noise_unit`).  A variance head can only
+        learn noise it has seen: without it EAU's uncertainty does not follow
+        the noise of new inputs (README, "Where does sigma learn from?").
+        None trains on the data as given; ``train_config.augment``, if set,
+        takes precedence.
     seed : int
         Seeds initialisation, shuffling, noise and the MC-dropout masks [0].
     backend : {"numpy", "cupy"}, optional
@@ -175,8 +185,8 @@ class EAUClassifier:
 
     def __init__(self, method="eau", *, config=None, hidden=None, d_embed=None, d_bottleneck=None, activation=None,
                  keep_prob=None, fusion=None, temperature=None, lambda_udr=None, lambda_ura=None, lambda_uni=None,
-                 beta=None, train_config=None, epochs=None, batch_size=None, lr=None, weight_decay=None, seed=0,
-                 backend=None, verbose=False):
+                 beta=None, train_config=None, epochs=None, batch_size=None, lr=None, weight_decay=None,
+                 train_noise="auto", seed=0, backend=None, verbose=False):
         self.method = method
         self.config = config
         self.hidden = hidden
@@ -195,6 +205,7 @@ class EAUClassifier:
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.train_noise = train_noise
         self.seed = seed
         self.backend = backend
         self.verbose = verbose
@@ -244,6 +255,10 @@ class EAUClassifier:
             if value is not None and not isinstance(value, cls):
                 raise TypeError(f"{name}: expected a {cls.__name__} or None, got {type(value).__name__}; "
                                 f"settings can also be given as keywords, e.g. {hint}")
+        if not (self.train_noise is None or self.train_noise == "auto"
+                or (isinstance(self.train_noise, numbers.Real) and not isinstance(self.train_noise, bool)
+                    and np.isfinite(self.train_noise) and self.train_noise > 0)):
+            raise ValueError(f"train_noise: expected 'auto', a number > 0 or None, got {self.train_noise!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
             raise TypeError(f"seed: expected an integer, got {type(self.seed).__name__}")
         if self.backend is not None:
@@ -275,6 +290,9 @@ class EAUClassifier:
         classes, y_index = _encode_labels(y, len(xs[0]))
         data = MultimodalData(xs, y_index, n_classes=len(classes))
         model = make_method(self.method, [x.shape[1] for x in xs], len(classes), model_config)
+        if train_config.augment is None and self.train_noise is not None:
+            high = 3.0 * noise_unit(data) if self.train_noise == "auto" else float(self.train_noise)
+            train_config = replace(train_config, augment=NoiseAugmentation(high=high))
         trained = fit(model, data, train_config, seed=self.seed, verbose=self.verbose, xp=array_module(self.backend))
         self.classes_ = classes
         self._set_trained(trained)
