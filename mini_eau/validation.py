@@ -333,13 +333,15 @@ def _check_dout(dout, shape, name="dout"):
 def checks_dout(backward):
     """A backward that checks ``dout`` against its forward's output when called from outside the library."""
 
+    name = next(iter(inspect.signature(backward).parameters))  # "dout", or e.g. "dfused"
+
     @functools.wraps(backward)
     def checked(dout, cache):
         if not isinstance(cache, CheckedCache):
             return backward(dout, cache)
         if getattr(_inside, "depth", 0):
             return backward(dout, cache.cache)
-        _check_dout(dout, cache.out_shape)
+        _check_dout(dout, cache.out_shape, name)
         return _run_trusted(backward, (dout, cache.cache), {})
 
     return checked
