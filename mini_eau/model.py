@@ -35,16 +35,17 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .backend import get_array_module
-from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_backward, ura_loss_forward
-from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
+from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_total_backward, ura_loss_total_forward
+from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, modality_uncertainty, uncertainty_weights
 from .encoders import (ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward,  # noqa: F401
                        encoder_backward, encoder_forward, init_encoder)
 from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_backward, sample_forward
 from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .validation import check_array, check_choice, check_keep_prob, check_labels, check_positive, check_same_batch
-from .vib import vib_loss_backward, vib_loss_forward
+from .validation import (accepts, check_array, check_choice, check_keep_prob, check_labels, check_positive,
+                         check_same_batch)
+from .vib import vib_loss_backward, vib_loss_forward, vib_predict
 
 __all__ = [
     "EAUConfig",
@@ -54,16 +55,6 @@ __all__ = [
     "init_encoder",
     "check_inputs",
 ]
-
-
-
-def check_draws(draws, keys):
-    """``draws`` must be a dict holding ``keys`` (what ``model.draw(n, rng)`` returns)."""
-    if not isinstance(draws, dict):
-        raise TypeError(f"draws: expected the dict returned by model.draw(n, rng), got {type(draws).__name__}")
-    missing = [k for k in keys if k not in draws]
-    if missing:
-        raise ValueError(f"draws: missing {missing}; expected the dict returned by model.draw(n, rng)")
 
 
 def check_inputs(xs, y=None, input_dims=None, n_classes=None):
@@ -78,6 +69,26 @@ def check_inputs(xs, y=None, input_dims=None, n_classes=None):
     check_same_batch(**{f"xs[{m}]": x for m, x in enumerate(xs)})
     if y is not None:
         check_labels("y", y, n_samples=xs[0].shape[0], n_classes=n_classes)
+
+
+# specs of the model's methods: the batch is checked against the model it meets
+def _batch(name, xs, call):
+    check_inputs(xs, input_dims=call.args["self"].input_dims)
+    call.dims["N"] = xs[0].shape[0]
+
+
+def _labels(name, y, call):
+    check_labels(name, y, call.dims["N"], call.args["self"].n_classes)
+
+
+def _draws(name, draws, call):
+    """The dict ``model.draw(n, rng)`` returns."""
+    c = call.args["self"].config
+    need = ["eps1", "eps2"] + (["eps_f"] if c.vib else []) + (["masks"] if c.keep_prob < 1.0 else [])
+    if not isinstance(draws, dict):
+        raise TypeError(f"{name}: expected the dict returned by model.draw(n, rng), got {type(draws).__name__}")
+    if [k for k in need if k not in draws]:
+        raise ValueError(f"{name}: missing {[k for k in need if k not in draws]}; expected the dict returned by model.draw(n, rng)")
 
 
 # --------------------------------------------------------------------- model
@@ -171,6 +182,12 @@ class EAU:
     name: str = "eau"
 
     def __post_init__(self):
+        if not isinstance(self.config, EAUConfig):
+            raise TypeError(f"config: expected an EAUConfig (e.g. EAUConfig(**d) for a dict d), got {type(self.config).__name__}")
+        if not isinstance(self.input_dims, (list, tuple)) or not all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1 for d in self.input_dims):
+            raise TypeError(f"input_dims: expected a list of positive integers (one input size per modality), "
+                            f"got {self.input_dims!r}")
         self.input_dims = tuple(int(d) for d in self.input_dims)
         if len(self.input_dims) < 2:
             raise ValueError(f"input_dims: expected one size per modality for M >= 2 modalities, got {self.input_dims}")
@@ -231,7 +248,6 @@ class EAU:
 
     # ------------------------------------------------------------ the loss
     def _encode(self, params, xs, masks):
-        check_inputs(xs, input_dims=self.input_dims)
         hs, enc_caches = encode_modalities(params, xs, self.config, masks)
         mus, ss, head_caches = [], [], []
         for m in range(self.M):
@@ -243,6 +259,7 @@ class EAU:
         xp = get_array_module(*mus, *ss)
         return xp.stack(mus), xp.stack(ss), (enc_caches, head_caches)
 
+    @accepts(xs=_batch, y=_labels, draws=_draws)
     def loss_forward(self, params, xs, y, draws):
         r"""Total loss and its terms; a pure function of its arguments.
 
@@ -251,8 +268,6 @@ class EAU:
         host copy: the trainer copies them back once per epoch).
         """
         c = self.config
-        need = ["eps1", "eps2"] + (["eps_f"] if c.vib else []) + (["masks"] if c.keep_prob < 1.0 else [])
-        check_draws(draws, need)
         mus, ss, enc_caches = self._encode(params, xs, draws.get("masks"))
         terms, caches = {}, {"enc": enc_caches}
         total = 0.0
@@ -261,14 +276,8 @@ class EAU:
             anchors, caches["anchor"] = sample_forward(mus, ss, draws["eps1"])
             augs, caches["aug"] = sample_forward(mus, ss, draws["eps2"])
         if c.lambda_ura > 0:
-            ura, ura_caches = 0.0, []
-            for m in range(self.M):
-                l_m, c_m = ura_loss_forward(anchors[m], augs[m], tau=c.tau, variant=c.ura_variant)
-                ura = ura + l_m
-                ura_caches.append(c_m)
-            caches["ura"] = ura_caches
-            terms["ura"] = ura
-            total = total + c.lambda_ura * ura
+            terms["ura"], caches["ura"] = ura_loss_total_forward(anchors, augs, tau=c.tau, variant=c.ura_variant)
+            total = total + c.lambda_ura * terms["ura"]
         # SUFA: distribution alignment L_UDR (SPEC §4)
         if c.lambda_udr > 0:
             terms["udr"], caches["udr"] = udr_loss_forward(mus, ss, c.lambda_align, c.lambda_prior)
@@ -319,10 +328,9 @@ class EAU:
                     dz, grads[f"aux{m}.W"], grads[f"aux{m}.b"] = linear_backward(dlogits, c_lin)
                     daugs[m] += dz
             if c.lambda_ura > 0:
-                for m, c_m in enumerate(cache["ura"]):
-                    da, dg = ura_loss_backward(c.lambda_ura * dout, c_m)
-                    danchors[m] += da
-                    daugs[m] += dg
+                da, dg = ura_loss_total_backward(c.lambda_ura * dout, cache["ura"])
+                danchors += da
+                daugs += dg
             dmu_a, ds_a = sample_backward(danchors, cache["anchor"])
             dmu_g, ds_g = sample_backward(daugs, cache["aug"])
             dmus = dmus + dmu_a + dmu_g
@@ -342,17 +350,19 @@ class EAU:
         return grads
 
     # ---------------------------------------------------------- prediction
+    @accepts(xs=_batch)
     def embed(self, params, xs):
         """Means and log-variances ``(mus, ss)``, stacks (M, N, D), without dropout."""
         mus, ss, _ = self._encode(params, xs, None)
         return mus, ss
 
+    @accepts(xs=_batch)
     def fuse(self, params, xs):
         r"""The fused representation :math:`\hat x = \sum_m \alpha^m \mu^m` (N, D) (SPEC §6)."""
         c = self.config
-        mus, ss = self.embed(params, xs)
-        return fuse_forward(mus, ss, temperature=c.temperature, variant=c.fusion)[0]
+        return fuse_forward(*self.embed(params, xs), temperature=c.temperature, variant=c.fusion)[0]
 
+    @accepts(xs=_batch)
     def vib_code(self, params, xs):
         r"""The VIB code's Gaussian :math:`(\mu_f, s_f)`, each (N, Z) (SPEC §7); its KL to the prior is the rate."""
         if not self.config.vib:
@@ -360,28 +370,24 @@ class EAU:
         (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs), *(params[k] for k in _VIB_NAMES[:4]))
         return mu_f, s_f
 
+    @accepts(xs=_batch)
     def predict_proba(self, params, xs):
-        r"""Class probabilities from the fused means through :math:`\text{dec}(\mu_f)` (SPEC §7)."""
-        c = self.config
-        if c.vib:
-            mu_f, _ = self.vib_code(params, xs)
-            logits = mu_f @ params["vib.W_out"] + params["vib.b_out"]
-        else:
-            fused = self.fuse(params, xs)
-            logits = fused @ params["cls.W"] + params["cls.b"]
-        return softmax(logits, axis=1)
+        r"""Class probabilities from the fused means: :func:`~mini_eau.vib.vib_predict`, i.e. :math:`\text{dec}(\mu_f)` (SPEC §7)."""
+        fused = self.fuse(params, xs)
+        if self.config.vib:
+            return vib_predict(fused, *(params[k] for k in _VIB_NAMES))
+        return softmax(linear_forward(fused, params["cls.W"], params["cls.b"])[0], axis=1)
 
+    @accepts(xs=_batch)
     def uncertainty(self, params, xs):
         r"""Per-sample, per-modality aleatoric uncertainty :math:`u_i^m = \text{mean}_d\, \sigma_{i,d}^m` (M, N)."""
-        xp = get_array_module(*xs)
-        _, ss = self.embed(params, xs)
-        return xp.mean(xp.exp(0.5 * ss), axis=2)
+        return modality_uncertainty(self.embed(params, xs)[1])
 
+    @accepts(xs=_batch)
     def fusion_weights(self, params, xs):
         """The fusion weights (M, N), averaged over dimensions for per-dimension variants."""
         c = self.config
-        _, ss = self.embed(params, xs)
-        w = uncertainty_weights(ss, temperature=c.temperature, variant=c.fusion)
+        w = uncertainty_weights(self.embed(params, xs)[1], temperature=c.temperature, variant=c.fusion)
         return w if w.ndim == 2 else w.mean(axis=2)
 
 

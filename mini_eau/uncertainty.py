@@ -15,25 +15,39 @@ through them, so there is no backward.
 """
 from __future__ import annotations
 
-import numbers
+from collections.abc import Callable
 
 import numpy
 
 from .backend import get_array_module
-from .validation import check_array, check_positive, unbox
+from .validation import Array, Instance, Integer, SameShape, accepts, call_user, unbox
 
 __all__ = ["decompose_variance", "decompose_entropy", "mc_dropout_predict"]
 
 _SUM_TOL = 1e-4  # loose enough for float32 softmax outputs, tight enough to catch logits
 
 
-def _refuse_negative(name, a, what):
-    # like the finiteness check: done on NumPy data, skipped on a GPU (see validation.py)
-    v = unbox(a)
-    if isinstance(v, numpy.ndarray) and v.size and v.min() < 0:
-        raise ValueError(f"{name}: expected non-negative {what}, got a minimum of {v.min()!r}")
+def _variances(name, v, call):
+    """sigma^2 of the shape of mus, >= 0 (a log-variance would be negative somewhere)."""
+    SameShape("mus")(name, v, call)
+    v = unbox(v)
+    if isinstance(v, numpy.ndarray) and v.size and v.min() < 0:  # host data only, like the finiteness scan
+        raise ValueError(f"{name}: expected non-negative variances (sigma^2, not log-variances), got a minimum of {v.min()!r}")
 
 
+def _probabilities(name, p, call):
+    """(T, N, K) rows of probabilities: in [0, 1], summing to 1."""
+    Array("T>=1 N K>=1")(name, p, call)
+    v = unbox(p)
+    if isinstance(v, numpy.ndarray) and v.size:
+        if v.min() < 0 or v.max() > 1:
+            raise ValueError(f"{name}: expected probabilities in [0, 1] (not logits), got values in [{v.min()!r}, {v.max()!r}]")
+        worst = numpy.abs(v.sum(axis=-1) - 1.0).max()
+        if worst > _SUM_TOL:
+            raise ValueError(f"{name}: expected each row to sum to 1 over the K classes, found a row off by {worst:.3g}")
+
+
+@accepts(mus="T>=1 ...", variances=_variances)
 def decompose_variance(mus, variances):
     r"""Split the variance of a mixture of T Gaussians into aleatoric and epistemic parts (SPEC §9).
 
@@ -87,11 +101,6 @@ def decompose_variance(mus, variances):
     ------
     mus, variances (T, ...) with T >= 1 -> three arrays of shape (...)
     """
-    check_array("mus", mus)
-    if unbox(mus).ndim < 1 or unbox(mus).shape[0] < 1:
-        raise ValueError(f"mus: expected a stack of T >= 1 passes along axis 0, got shape {tuple(unbox(mus).shape)}")
-    check_array("variances", variances, shape=tuple(unbox(mus).shape))
-    _refuse_negative("variances", variances, "variances (sigma^2, not log-variances)")
     xp = get_array_module(mus, variances)
     mean = xp.mean(mus, axis=0)
     centred = mus - mean
@@ -104,6 +113,7 @@ def _neg_xlogx_sum(p, xp):
     return -xp.sum(xp.where(p > 0, p * xp.log(safe), 0.0), axis=-1)
 
 
+@accepts(probs=_probabilities)
 def decompose_entropy(probs):
     r"""Split predictive entropy into expected entropy and mutual information (SPEC §9).
 
@@ -137,23 +147,14 @@ def decompose_entropy(probs):
     -------
     total, aleatoric, epistemic : arrays of shape (N,), in nats.
     """
-    check_array("probs", probs, ndim=3)
-    v = unbox(probs)
-    if v.shape[0] < 1 or v.shape[2] < 1:
-        raise ValueError(f"probs: expected shape (T, N, K) with T >= 1 and K >= 1, got {tuple(v.shape)}")
-    if isinstance(v, numpy.ndarray) and v.size:
-        if v.min() < 0 or v.max() > 1:
-            raise ValueError(f"probs: expected probabilities in [0, 1] (not logits), "
-                             f"got values in [{v.min()!r}, {v.max()!r}]")
-        worst = numpy.abs(v.sum(axis=-1) - 1.0).max()
-        if worst > _SUM_TOL:
-            raise ValueError(f"probs: expected each row to sum to 1 over the K classes, found a row off by {worst:.3g}")
     xp = get_array_module(probs)
     total = _neg_xlogx_sum(xp.mean(probs, axis=0), xp)
     aleatoric = xp.mean(_neg_xlogx_sum(probs, xp), axis=0)
     return total, aleatoric, xp.maximum(total - aleatoric, 0.0)
 
 
+@accepts(predict_fn=Instance(Callable, "a callable predict_fn(x, rng)"), n_passes=Integer(1),
+         rng=Instance(numpy.random.Generator, "a numpy.random.Generator (fresh masks for every pass)"))
 def mc_dropout_predict(predict_fn, x, n_passes, rng):
     r"""Monte Carlo dropout: T stochastic passes, stacked and decomposed (SPEC §9).
 
@@ -195,32 +196,20 @@ def mc_dropout_predict(predict_fn, x, n_passes, rng):
     In both cases the first entry is the prediction and the total uncertainty
     is ``aleatoric + epistemic`` (the predictive variance, or :math:`H[\bar p]`).
     """
-    if not callable(predict_fn):
-        raise TypeError(f"predict_fn: expected a callable predict_fn(x, rng), got {type(predict_fn).__name__}")
-    if isinstance(n_passes, bool) or not isinstance(n_passes, numbers.Integral):
-        raise TypeError(f"n_passes: expected an integer, got {type(n_passes).__name__}")
-    check_positive("n_passes", n_passes)
-    if not isinstance(rng, numpy.random.Generator):
-        raise TypeError(f"rng: expected a numpy.random.Generator (fresh masks for every pass), got {type(rng).__name__}")
-
-    outs = [predict_fn(x, rng) for _ in range(n_passes)]
+    outs = [call_user(predict_fn, x, rng) for _ in range(n_passes)]
     gaussian = isinstance(outs[0], (tuple, list))
     for t, o in enumerate(outs):
         if isinstance(o, (tuple, list)) != gaussian or (gaussian and len(o) != 2):
             raise ValueError(f"predict_fn: pass {t} returned {type(o).__name__}; expected every pass to return "
                              "a pair (mu, variance) or every pass an array of probabilities")
-    if gaussian:
-        xp = get_array_module(*outs[0])
-        for name, i in (("mu", 0), ("variance", 1)):
-            shapes = {tuple(unbox(o[i]).shape) for o in outs}
-            if len(shapes) > 1:
-                raise ValueError(f"predict_fn: {name} changed shape between passes: {sorted(shapes)}")
-        return decompose_variance(xp.stack([o[0] for o in outs]), xp.stack([o[1] for o in outs]))
-    shapes = {tuple(unbox(o).shape) for o in outs}
-    if len(shapes) > 1:
-        raise ValueError(f"predict_fn: probabilities changed shape between passes: {sorted(shapes)}")
-    xp = get_array_module(outs[0])
-    probs = xp.stack(outs)
-    check_array("probs", probs, ndim=3)
-    _, aleatoric, epistemic = decompose_entropy(probs)
-    return xp.mean(probs, axis=0), aleatoric, epistemic
+    parts = [[o[0] for o in outs], [o[1] for o in outs]] if gaussian else [outs]
+    for name, part in zip(("mu", "variance") if gaussian else ("probabilities",), parts):
+        shapes = {tuple(unbox(p).shape) for p in part}
+        if len(shapes) > 1:
+            raise ValueError(f"predict_fn: {name} changed shape between passes: {sorted(shapes)}")
+    xp = get_array_module(*parts[0])
+    stacks = [xp.stack(part) for part in parts]
+    if gaussian:  # the passes' outputs are user data: checked as the arguments of decompose_*
+        return call_user(decompose_variance, *stacks)
+    _, aleatoric, epistemic = call_user(decompose_entropy, stacks[0])
+    return xp.mean(stacks[0], axis=0), aleatoric, epistemic

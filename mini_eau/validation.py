@@ -38,7 +38,7 @@ import threading
 import numpy
 
 __all__ = [
-    "accepts", "checks_dout", "Array", "SameShape", "Real", "Choice", "Labels", "Integer", "Instance", "Optional", "KEEP_PROB",
+    "accepts", "checks_dout", "call_user", "Array", "SameShape", "Real", "Choice", "Labels", "Integer", "Instance", "Optional", "KEEP_PROB",
     "unbox", "check_array", "check_same_batch", "check_labels", "check_choice", "check_positive", "check_stack",
     "check_keep_prob",
 ]
@@ -155,12 +155,12 @@ class Array:
     def __call__(self, name, value, call):
         check_array(name, value, dtype_kind=self.kind, finite=self.finite)
         shape = tuple(unbox(value).shape)
-        lead = self.tokens[0][0] == "..."
-        axes = self.tokens[1:] if lead else self.tokens
-        if len(shape) != len(axes) and not (lead and len(shape) >= len(axes)):
+        lead, trail = self.tokens[0][0] == "...", self.tokens[-1][0] == "..."
+        axes = [t for t in self.tokens if t[0] != "..."]
+        if len(shape) != len(axes) and not ((lead or trail) and len(shape) >= len(axes)):
             raise ValueError(f"{name}: expected a {len(axes)}-d array of shape {self._want(call.dims)}, got shape {shape}")
         before = dict(call.dims)
-        for (axis, low), size in zip(axes, shape[len(shape) - len(axes):]):
+        for (axis, low), size in zip(axes, shape[len(shape) - len(axes):] if lead else shape):
             bound = axis if isinstance(axis, int) else call.dims.get(axis)
             if (bound is not None and size != bound) or (low is not None and size < low):
                 raise ValueError(f"{name}: expected shape {self._want(before)}, got {shape}")
@@ -168,8 +168,8 @@ class Array:
                 call.dims.setdefault(axis, size)
 
     def _want(self, dims):
-        parts = [] if self.tokens[0][0] != "..." else ["..."]
-        for axis, low in self.tokens[len(parts):]:
+        parts = []
+        for axis, low in self.tokens:
             size = axis if isinstance(axis, int) else dims.get(axis, axis)
             parts.append(str(size) + (f" >= {low}" if low is not None and not isinstance(size, int) else ""))
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
@@ -264,19 +264,32 @@ def _as_spec(spec):
 
 
 # -------------------------------------------------------------- decorators
-class CheckedCache:
-    """A forward's cache and the shape of its output, for its backward's ``dout`` check."""
+class CheckedCache(tuple):
+    """A forward's cache (still readable as the tuple it was) and the shape of its output, for the backward."""
 
-    __slots__ = ("cache", "out_shape")
+    def __new__(cls, cache, out_shape):
+        boxed = not isinstance(cache, tuple)  # a bare-array cache travels as a 1-tuple
+        self = super().__new__(cls, (cache,) if boxed else cache)
+        self.out_shape, self.boxed = out_shape, boxed
+        return self
 
-    def __init__(self, cache, out_shape):
-        self.cache, self.out_shape = cache, out_shape
+    def unwrap(self):
+        return self[0] if self.boxed else tuple(self)
 
 
 def _shape_of(out):
     if isinstance(out, (tuple, list)):
         return tuple(_shape_of(o) for o in out)
     return tuple(getattr(unbox(out), "shape", ()))
+
+
+def call_user(f, *args):
+    """Call user code from inside a checked function: its calls into the library are checked again."""
+    depth, _inside.depth = getattr(_inside, "depth", 0), 0
+    try:
+        return f(*args)
+    finally:
+        _inside.depth = depth
 
 
 def _run_trusted(f, args, kwargs):
@@ -340,8 +353,8 @@ def checks_dout(backward):
         if not isinstance(cache, CheckedCache):
             return backward(dout, cache)
         if getattr(_inside, "depth", 0):
-            return backward(dout, cache.cache)
+            return backward(dout, cache.unwrap())
         _check_dout(dout, cache.out_shape, name)
-        return _run_trusted(backward, (dout, cache.cache), {})
+        return _run_trusted(backward, (dout, cache.unwrap()), {})
 
     return checked
