@@ -262,13 +262,13 @@ def mse_forward(pred, target):
     """
     xp = get_array_module(pred, target)
     r = pred - target
-    return xp.sum(r * r) / r.size, r
+    return xp.sum(r * r) / r.size, (r,)
 
 
 @checks_dout
 def mse_backward(dout, cache):
     """Gradients ``(dpred, dtarget)`` of :func:`mse_forward`."""
-    r = cache
+    (r,) = cache
     d = 2.0 * dout * r / r.size
     return d, -d
 

@@ -21,9 +21,9 @@ pure maths::
 * **Only the outermost call checks.**  A checked function called from
   inside another one trusts its caller: the model checks its batch once,
   and the components it composes run their maths unchecked.
-* **Backwards check ``dout``**: a ``*_forward`` called from outside records
-  the shape of its output in its cache, and its ``@checks_dout`` backward
-  compares ``dout`` against it.
+* **Backwards check ``dout``** against the shape of the forward's output: a
+  ``*_forward`` called from outside records it in its (tuple) cache; an
+  elementwise forward's bare-array cache has that shape itself.
 
 Every failure raises ``ValueError`` (``TypeError`` for a wrong type) naming
 the caller's argument and what was expected.
@@ -265,16 +265,12 @@ def _as_spec(spec):
 
 # -------------------------------------------------------------- decorators
 class CheckedCache(tuple):
-    """A forward's cache (still readable as the tuple it was) and the shape of its output, for the backward."""
+    """A forward's tuple cache, still readable as that tuple, with the shape of the forward's output."""
 
     def __new__(cls, cache, out_shape):
-        boxed = not isinstance(cache, tuple)  # a bare-array cache travels as a 1-tuple
-        self = super().__new__(cls, (cache,) if boxed else cache)
-        self.out_shape, self.boxed = out_shape, boxed
+        self = super().__new__(cls, cache)
+        self.out_shape = out_shape
         return self
-
-    def unwrap(self):
-        return self[0] if self.boxed else tuple(self)
 
 
 def _shape_of(out):
@@ -319,10 +315,9 @@ def accepts(**specs):
             for name, spec in specs.items():
                 spec(name, bound.arguments[name], call)
             result = _run_trusted(f, args, kwargs)
-            if records_output:
-                out, cache = result
-                return out, CheckedCache(cache, _shape_of(out))
-            return result
+            if records_output and isinstance(result[1], tuple):
+                return result[0], CheckedCache(result[1], _shape_of(result[0]))
+            return result  # a bare-array cache (elementwise forwards) has the output's shape itself
 
         checked.specs = specs
         return checked
@@ -350,11 +345,13 @@ def checks_dout(backward):
 
     @functools.wraps(backward)
     def checked(dout, cache):
-        if not isinstance(cache, CheckedCache):
-            return backward(dout, cache)
         if getattr(_inside, "depth", 0):
-            return backward(dout, cache.unwrap())
-        _check_dout(dout, cache.out_shape, name)
-        return _run_trusted(backward, (dout, cache.unwrap()), {})
+            return backward(dout, tuple(cache) if isinstance(cache, CheckedCache) else cache)
+        if isinstance(cache, CheckedCache):
+            _check_dout(dout, cache.out_shape, name)
+            cache = tuple(cache)
+        elif hasattr(cache, "shape"):
+            _check_dout(dout, tuple(unbox(cache).shape), name)
+        return _run_trusted(backward, (dout, cache), {})
 
     return checked
