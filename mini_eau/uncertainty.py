@@ -1,17 +1,10 @@
 r"""Aleatoric / epistemic decomposition from T stochastic passes (SPEC §9).
 
-Run a model T times with fresh randomness in its *weights* — MC dropout with
-fresh masks, or T members of an ensemble.  Pass :math:`t` gives a predictive
-distribution for the target; the equal-weight mixture of the T distributions
-is the model's overall prediction, and its spread splits into
-
-* **aleatoric** uncertainty: the noise each pass attributes to the data
-  (what more data cannot remove), and
-* **epistemic** uncertainty: how much the passes disagree (what more data
-  would remove — it is large where the training set was thin).
-
-These are analysis functions, not loss components: nothing is differentiated
-through them, so there is no backward.
+T passes with fresh randomness in the *weights* (MC dropout masks, or T
+ensemble members) give T predictive distributions.  Their equal-weight
+mixture is the prediction; its spread splits into **aleatoric** uncertainty
+(the noise each pass attributes to the data) and **epistemic** uncertainty
+(how much the passes disagree).  Analysis functions: no backward.
 """
 from __future__ import annotations
 
@@ -53,53 +46,22 @@ def decompose_variance(mus, variances):
 
     Forward
     -------
-    Pass :math:`t` predicts :math:`\mathcal N(\mu_t(x), \sigma_t^2(x))`.  Their
-    equal-weight mixture has mean and variance
+    Pass :math:`t` predicts :math:`\mathcal N(\mu_t, \sigma_t^2)`; their mixture has (law of total variance)
 
     .. math::
-        \mu_*(x) &= \frac1T \sum_t \mu_t(x), \\
-        \sigma_*^2(x) &= \frac1T \sum_t \sigma_t^2(x) + \frac1T \sum_t \mu_t^2(x) - \mu_*^2(x)
-                     = \underbrace{\mathbb E_t[\sigma_t^2(x)]}_{\text{aleatoric}}
-                     + \underbrace{\operatorname{Var}_t[\mu_t(x)]}_{\text{epistemic}}.
+        \mu_* = \frac1T \sum_t \mu_t,\qquad
+        \sigma_*^2 = \underbrace{\frac1T \sum_t \sigma_t^2}_{\text{aleatoric}}
+                   + \underbrace{\frac1T \sum_t (\mu_t - \mu_*)^2}_{\text{epistemic}} .
 
-    Why: draw :math:`t` uniformly, then :math:`y \sim \mathcal N(\mu_t, \sigma_t^2)`;
-    the law of total variance gives
-    :math:`\operatorname{Var}[y] = \mathbb E_t[\operatorname{Var}[y\mid t]] + \operatorname{Var}_t[\mathbb E[y \mid t]]`.
-
-    The reading note in ``seed/`` writes the first line as
-    :math:`\mu_*^2 = \frac1N\sum_i \mu_i^2` — a typo: with :math:`\mu_*^2` the
-    mean of the squares, the last two terms of the second line would cancel and
-    the epistemic part would always be zero.  The identity needs :math:`\mu_*`
-    to be the **mean** of the :math:`\mu_t`, not their root mean square
-    (SPEC §9, §13).
-
-    Numerics
-    --------
-    The epistemic term is computed as :math:`\frac1T\sum_t(\mu_t - \mu_*)^2`,
-    not as :math:`\frac1T\sum_t \mu_t^2 - \mu_*^2`.  The two are equal in exact
-    arithmetic, but the second subtracts two nearly equal large numbers when
-    the passes agree closely on a mean far from zero (e.g. :math:`\mu_t \approx 10^3`
-    with spread :math:`10^{-3}`): the cancellation loses all significant
-    digits and can even return a negative "variance".  The centred form sums
-    non-negative terms, so it is :math:`\ge 0` and accurate.
-
-    Parameters
-    ----------
-    mus : array (T, ...)
-        The T passes' predicted means, stacked along the leading axis.
-    variances : array (T, ...)
-        Their predicted variances :math:`\sigma_t^2` (not log-variances: pass
-        ``exp(s)``), same shape, non-negative.
-
-    Returns
-    -------
-    mean, aleatoric, epistemic : arrays of shape ``mus.shape[1:]``
-        :math:`\mu_*`, :math:`\mathbb E_t[\sigma_t^2]` and :math:`\operatorname{Var}_t[\mu_t]`;
-        the total predictive variance is ``aleatoric + epistemic``.
+    (The seed's :math:`\mu_*^2 = \frac1N\sum \mu_i^2` is a typo, SPEC §9.)
 
     Shapes
     ------
-    mus, variances (T, ...) with T >= 1 -> three arrays of shape (...)
+    mus, variances (:math:`\sigma_t^2`, not log-variances) (T, ...) -> mean, aleatoric, epistemic (...).
+
+    Numerics
+    --------
+    The centred sum, not :math:`\frac1T\sum_t\mu_t^2 - \mu_*^2`, which cancels to noise (or below 0) when passes agree.
     """
     xp = get_array_module(mus, variances)
     mean = xp.mean(mus, axis=0)
@@ -124,28 +86,15 @@ def decompose_entropy(probs):
     .. math::
         \underbrace{H[\bar p]}_{\text{total}}
         = \underbrace{\frac1T \sum_t H[p_t]}_{\text{aleatoric}}
-        + \underbrace{H[\bar p] - \frac1T \sum_t H[p_t]}_{\text{epistemic}}
+        + \underbrace{H[\bar p] - \frac1T \sum_t H[p_t]}_{\text{epistemic} \,=\, I(y;\,t) \,\ge\, 0}
 
-    The epistemic part is the mutual information :math:`I(y; t)` between the
-    label and the pass (Depeweg et al., 2018): zero when all passes agree,
-    :math:`\log 2` when two confident passes name different classes.  It is
-    :math:`\ge 0` because entropy is concave (Jensen).
+    Shapes
+    ------
+    probs (T, N, K), rows summing to 1 -> total, aleatoric, epistemic (N,), in nats.
 
     Numerics
     --------
-    :math:`0 \log 0 = 0` (its limit): zero probabilities contribute nothing
-    instead of NaN.  The difference can come out a few ulps below zero by
-    rounding when the passes agree; it is clipped at 0, the value Jensen
-    guarantees.
-
-    Parameters
-    ----------
-    probs : array (T, N, K)
-        Class probabilities of T passes for N samples; each row sums to 1.
-
-    Returns
-    -------
-    total, aleatoric, epistemic : arrays of shape (N,), in nats.
+    :math:`0 \log 0 = 0`; the difference is clipped at 0 (Jensen) against rounding.
     """
     xp = get_array_module(probs)
     total = _neg_xlogx_sum(xp.mean(probs, axis=0), xp)
@@ -158,43 +107,11 @@ def decompose_entropy(probs):
 def mc_dropout_predict(predict_fn, x, n_passes, rng):
     r"""Monte Carlo dropout: T stochastic passes, stacked and decomposed (SPEC §9).
 
-    Forward
-    -------
-    Call ``predict_fn(x, rng)`` ``n_passes`` times, stack the T results along
-    a new leading axis and hand them to :func:`decompose_variance` (Gaussian
-    outputs) or :func:`decompose_entropy` (probabilities).
-
-    Parameters
-    ----------
-    predict_fn : callable
-        ``predict_fn(x, rng)`` runs the model once on ``x`` with **fresh
-        dropout masks drawn from** ``rng`` — so successive calls see different
-        sub-networks, and the whole run is reproducible from the generator's
-        seed.  It returns either
-
-        * a pair ``(mu, variance)``: a Gaussian prediction per sample, any two
-          matching shapes, ``variance`` being :math:`\sigma^2` (not a
-          log-variance); or
-        * one array of class probabilities of shape (N, K).
-
-        Every call must return the same kind and the same shapes.
-    x : array
-        Passed through to ``predict_fn`` untouched.
-    n_passes : int
-        T >= 1.  With T = 1 the epistemic part is exactly 0.
-    rng : numpy.random.Generator
-        The one source of the masks.
-
-    Returns
-    -------
-    Gaussian outputs: ``(mean, aleatoric, epistemic)`` exactly as
-    :func:`decompose_variance` — :math:`\mu_*`, :math:`\mathbb E_t[\sigma_t^2]`,
-    :math:`\operatorname{Var}_t[\mu_t]`.
-
-    Probabilities: ``(p_bar, aleatoric, epistemic)`` — the mean probabilities
-    :math:`\bar p` (N, K), the expected entropy and the mutual information (N,).
-    In both cases the first entry is the prediction and the total uncertainty
-    is ``aleatoric + epistemic`` (the predictive variance, or :math:`H[\bar p]`).
+    ``predict_fn(x, rng)`` runs the model once with fresh dropout masks drawn
+    from ``rng`` and returns either a pair ``(mu, variance)`` (then the result
+    is :func:`decompose_variance` of the T passes) or class probabilities (N, K)
+    (then ``(p_bar, aleatoric, epistemic)``, the last two from
+    :func:`decompose_entropy`).  With T = 1 the epistemic part is exactly 0.
     """
     outs = [call_user(predict_fn, x, rng) for _ in range(n_passes)]
     gaussian = isinstance(outs[0], (tuple, list))
