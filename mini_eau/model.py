@@ -43,8 +43,7 @@ from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_back
 from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .validation import (accepts, check_array, check_choice, check_keep_prob, check_labels, check_positive,
-                         check_same_batch)
+from .validation import KEEP_PROB, Choice, Integer, Real, accepts, check_array, check_labels, check_same_batch
 from .vib import vib_loss_backward, vib_loss_forward, vib_predict
 
 __all__ = [
@@ -92,6 +91,19 @@ def _draws(name, draws, call):
 
 
 # --------------------------------------------------------------------- model
+def _layer_sizes(name, hidden, call):
+    if isinstance(hidden, numbers.Integral) or not hidden or not all(
+            isinstance(h, numbers.Integral) and h >= 1 for h in hidden):
+        raise ValueError(f"{name}: expected a tuple of positive integers (one per layer), got {hidden!r}")
+
+
+_CONFIG_SPECS = dict(hidden=_layer_sizes, d_embed=Integer(1), d_bottleneck=Integer(1), activation=Choice(ACTIVATIONS),
+                     keep_prob=KEEP_PROB, fusion=Choice(FUSION_VARIANTS), temperature=Real(), tau=Real(),
+                     ura_variant=Choice(URA_VARIANTS),
+                     **dict.fromkeys(("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"),
+                                     Real(">=0")))
+
+
 @dataclass
 class EAUConfig:
     """Every modelling choice of EAU in one place (defaults: see README, "Choosing the defaults").
@@ -145,22 +157,9 @@ class EAUConfig:
     vib: bool = True
 
     def __post_init__(self):
-        if isinstance(self.hidden, numbers.Integral) or not all(isinstance(h, numbers.Integral) for h in self.hidden):
-            raise ValueError(f"hidden: expected a tuple of positive integers (one per layer), got {self.hidden!r}")
+        for name, spec in _CONFIG_SPECS.items():
+            spec(name, getattr(self, name), None)
         self.hidden = tuple(int(h) for h in self.hidden)
-        for name in ("d_embed", "d_bottleneck"):
-            if not isinstance(getattr(self, name), numbers.Integral) or isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
-        check_keep_prob(self.keep_prob)
-        check_choice("activation", self.activation, tuple(ACTIVATIONS))
-        check_choice("fusion", self.fusion, FUSION_VARIANTS)
-        check_choice("ura_variant", self.ura_variant, URA_VARIANTS)
-        for name in ("temperature", "tau"):
-            check_positive(name, getattr(self, name))
-        for name in ("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        if self.d_embed < 1 or self.d_bottleneck < 1 or not self.hidden or min(self.hidden) < 1:
-            raise ValueError("hidden, d_embed, d_bottleneck: expected positive sizes")
 
     def to_dict(self):
         d = asdict(self)
@@ -184,15 +183,13 @@ class EAU:
     def __post_init__(self):
         if not isinstance(self.config, EAUConfig):
             raise TypeError(f"config: expected an EAUConfig (e.g. EAUConfig(**d) for a dict d), got {type(self.config).__name__}")
-        if not isinstance(self.input_dims, (list, tuple)) or not all(
-                isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1 for d in self.input_dims):
-            raise TypeError(f"input_dims: expected a list of positive integers (one input size per modality), "
-                            f"got {self.input_dims!r}")
+        if isinstance(self.input_dims, (str, bytes, numbers.Number)) or not all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in self.input_dims):
+            raise TypeError(f"input_dims: expected a list of integers (one input size per modality), got {self.input_dims!r}")
         self.input_dims = tuple(int(d) for d in self.input_dims)
-        if len(self.input_dims) < 2:
-            raise ValueError(f"input_dims: expected one size per modality for M >= 2 modalities, got {self.input_dims}")
-        if not isinstance(self.n_classes, numbers.Integral) or self.n_classes < 2:
-            raise ValueError(f"n_classes: expected an integer >= 2, got {self.n_classes!r}")
+        if len(self.input_dims) < 2 or min(self.input_dims) < 1:
+            raise ValueError(f"input_dims: expected a positive size per modality for M >= 2 modalities, got {self.input_dims}")
+        Integer(2)("n_classes", self.n_classes, None)
 
     @property
     def M(self):
