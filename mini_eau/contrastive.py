@@ -101,7 +101,7 @@ def _offsets(variant, n, xp):
 
 def _rows(S, B, xp):
     """l_i = LSE_j(S_ij + B_ij) - S_ii as one LSE of U_ij = S_ij + B_ij - S_ii ("paper": l_i >= log(N-1) exactly)."""
-    U = S + B - xp.diagonal(S, 0, -1, -2)[:, None]
+    U = S + B - xp.diagonal(S, 0, -1, -2)[:, None]  # axes (-1, -2): the form autograd can differentiate
     return logsumexp(U, axis=1), U
 
 

@@ -76,6 +76,23 @@ def _batch(name, xs, call):
     call.dims["N"] = xs[0].shape[0]
 
 
+def _params(name, params, call):
+    """The names and shapes of ``model.init_params`` (values are the model's own: not scanned)."""
+    want = call.args["self"].param_shapes()
+    if isinstance(params, dict) and {k: tuple(getattr(v, "shape", ())) for k, v in params.items()} == want:
+        return  # the usual case, in one comparison; below, which one is wrong
+    if not isinstance(params, dict) or set(params) != set(want):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"{name}: expected the parameters of model.init_params, {sorted(want)}; got {got}")
+    for k, shape in want.items():
+        check_array(f"{name}[{k!r}]", params[k], shape=shape, finite=False)
+
+
+def _with_vib(name, model, call):
+    if not model.config.vib:
+        raise ValueError("vib_code: this model was built with vib=False (no bottleneck)")
+
+
 def _labels(name, y, call):
     check_labels(name, y, call.dims["N"], call.args["self"].n_classes)
 
@@ -224,6 +241,12 @@ class EAU:
             p["cls.b"] = np.zeros(K, dtype=dtype)
         return p
 
+    def param_shapes(self):
+        """Name -> shape of :meth:`init_params`' arrays (computed once per configuration)."""
+        if getattr(self, "_shapes", (None,))[0] != self.config:
+            self._shapes = (self.config, {k: tuple(v.shape) for k, v in self.init_params(np.random.default_rng(0)).items()})
+        return self._shapes[1]
+
     def draw(self, n, rng, xp=np, dtype=np.float64):
         """Every random number one training step needs, drawn from ``rng``.
 
@@ -256,7 +279,7 @@ class EAU:
         xp = get_array_module(*mus, *ss)
         return xp.stack(mus), xp.stack(ss), (enc_caches, head_caches)
 
-    @accepts(xs=_batch, y=_labels, draws=_draws)
+    @accepts(params=_params, xs=_batch, y=_labels, draws=_draws)
     def loss_forward(self, params, xs, y, draws):
         r"""Total loss and its terms; a pure function of its arguments.
 
@@ -347,27 +370,25 @@ class EAU:
         return grads
 
     # ---------------------------------------------------------- prediction
-    @accepts(xs=_batch)
+    @accepts(params=_params, xs=_batch)
     def embed(self, params, xs):
         """Means and log-variances ``(mus, ss)``, stacks (M, N, D), without dropout."""
         mus, ss, _ = self._encode(params, xs, None)
         return mus, ss
 
-    @accepts(xs=_batch)
+    @accepts(params=_params, xs=_batch)
     def fuse(self, params, xs):
         r"""The fused representation :math:`\hat x = \sum_m \alpha^m \mu^m` (N, D) (SPEC §6)."""
         c = self.config
         return fuse_forward(*self.embed(params, xs), temperature=c.temperature, variant=c.fusion)[0]
 
-    @accepts(xs=_batch)
+    @accepts(self=_with_vib, params=_params, xs=_batch)
     def vib_code(self, params, xs):
         r"""The VIB code's Gaussian :math:`(\mu_f, s_f)`, each (N, Z) (SPEC §7); its KL to the prior is the rate."""
-        if not self.config.vib:
-            raise ValueError("vib_code: this model was built with vib=False (no bottleneck)")
         (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs), *(params[k] for k in _VIB_NAMES[:4]))
         return mu_f, s_f
 
-    @accepts(xs=_batch)
+    @accepts(params=_params, xs=_batch)
     def predict_proba(self, params, xs):
         r"""Class probabilities from the fused means: :func:`~mini_eau.vib.vib_predict`, i.e. :math:`\text{dec}(\mu_f)` (SPEC §7)."""
         fused = self.fuse(params, xs)
@@ -375,12 +396,12 @@ class EAU:
             return vib_predict(fused, *(params[k] for k in _VIB_NAMES))
         return softmax(linear_forward(fused, params["cls.W"], params["cls.b"])[0], axis=1)
 
-    @accepts(xs=_batch)
+    @accepts(params=_params, xs=_batch)
     def uncertainty(self, params, xs):
         r"""Per-sample, per-modality aleatoric uncertainty :math:`u_i^m = \text{mean}_d\, \sigma_{i,d}^m` (M, N)."""
         return modality_uncertainty(self.embed(params, xs)[1])
 
-    @accepts(xs=_batch)
+    @accepts(params=_params, xs=_batch)
     def fusion_weights(self, params, xs):
         """The fusion weights (M, N), averaged over dimensions for per-dimension variants."""
         c = self.config

@@ -201,7 +201,7 @@ def test_wrong_types_for_config_and_input_dims_name_the_argument():
 
 
 def test_components_inside_the_model_are_not_rechecked(monkeypatch):
-    """Checks at the edge: one loss_forward checks its batch once, never the arrays it passes inward."""
+    """Checks at the edge: loss_forward checks its parameters and batch once, never the arrays it passes inward."""
     from mini_eau import model as model_module, validation
 
     calls = []
@@ -214,4 +214,15 @@ def test_components_inside_the_model_are_not_rechecked(monkeypatch):
     params = model.init_params(rng)
     xs = [rng.standard_normal((4, 5)), rng.standard_normal((4, 4))]
     model.loss_forward(params, xs, rng.integers(0, 3, 4), model.draw(4, rng))
-    assert sorted(calls) == ["xs[0]", "xs[1]"]
+    assert sorted(calls) == sorted([f"params[{k!r}]" for k in params] + ["xs[0]", "xs[1]"])
+
+
+def test_bad_parameters_are_named_at_the_model_edge():
+    model = EAU([5, 4], 3, EAUConfig(hidden=(6,), d_embed=3))
+    rng = np.random.default_rng(0)
+    params = model.init_params(rng)
+    xs = [rng.standard_normal((4, 5)), rng.standard_normal((4, 4))]
+    with pytest.raises(ValueError, match=r"params\['head0.W_mu'\]: expected shape \(6, 3\), got \(6, 2\)"):
+        model.loss_forward({**params, "head0.W_mu": np.zeros((6, 2))}, xs, rng.integers(0, 3, 4), model.draw(4, rng))
+    with pytest.raises(ValueError, match="params: expected the parameters of model.init_params"):
+        model.predict_proba({k: v for k, v in params.items() if k != "vib.b_out"}, xs)
