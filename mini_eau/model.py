@@ -43,7 +43,7 @@ from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_back
 from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .validation import KEEP_PROB, Choice, Integer, Real, accepts, check_array, check_labels, check_same_batch
+from .validation import KEEP_PROB, Choice, Integer, Real, accepts, check_array, check_labels, check_same_batch, unbox
 from .vib import vib_loss_backward, vib_loss_forward, vib_predict
 
 __all__ = [
@@ -78,7 +78,7 @@ def _batch(name, xs, call):
 
 def _params(name, params, call):
     """The names and shapes of ``model.init_params`` (values are the model's own: not scanned)."""
-    want = call.args["self"].param_shapes()
+    want, params = call.args["self"].param_shapes(), unbox(params)  # autograd hands in a DictBox
     if isinstance(params, dict) and {k: tuple(getattr(v, "shape", ())) for k, v in params.items()} == want:
         return  # the usual case, in one comparison; below, which one is wrong
     if not isinstance(params, dict) or set(params) != set(want):

@@ -214,7 +214,7 @@ def test_components_inside_the_model_are_not_rechecked(monkeypatch):
     params = model.init_params(rng)
     xs = [rng.standard_normal((4, 5)), rng.standard_normal((4, 4))]
     model.loss_forward(params, xs, rng.integers(0, 3, 4), model.draw(4, rng))
-    assert sorted(calls) == sorted([f"params[{k!r}]" for k in params] + ["xs[0]", "xs[1]"])
+    assert sorted(calls) == ["xs[0]", "xs[1]"]  # the parameters' shapes are compared in one go
 
 
 def test_bad_parameters_are_named_at_the_model_edge():
