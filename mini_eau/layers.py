@@ -12,7 +12,7 @@ import math
 
 from .backend import get_array_module
 from .gradcheck import Case, register
-from .validation import KEEP_PROB, Labels, SameShape, accepts, checks_dout, unbox
+from .validation import KEEP_PROB, Labels, SameShape, accepts, checks_dout
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -232,7 +232,7 @@ def softmax_cross_entropy_forward(logits, y):
     """
     xp = get_array_module(logits)
     logp = log_softmax(logits, axis=1)
-    onehot = _one_hot(y, logits.shape[1], xp, dtype=unbox(logits).dtype)  # float32 logits stay float32
+    onehot = _one_hot(y, logits.shape[1], xp, dtype=logits.dtype)  # float32 logits stay float32
     loss = -xp.sum(logp * onehot) / logits.shape[0]
     return loss, (logp, onehot)
 

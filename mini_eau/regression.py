@@ -178,7 +178,7 @@ def regressor_loss_forward(params, x, y, masks, keep_prob):
     """
     (mu, s), c_net = _network_forward(params, x, masks, keep_prob)
     xp = get_array_module(mu)
-    loss, c_nll = gaussian_nll_forward(mu, s, xp.reshape(xp.asarray(y, dtype=unbox(mu).dtype), (-1, 1)))
+    loss, c_nll = gaussian_nll_forward(mu, s, xp.reshape(xp.asarray(y, dtype=mu.dtype), (-1, 1)))
     return loss, (c_net, c_nll)
 
 

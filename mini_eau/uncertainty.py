@@ -121,7 +121,7 @@ def mc_dropout_predict(predict_fn, x, n_passes, rng):
                              "a pair (mu, variance) or every pass an array of probabilities")
     parts = [[o[0] for o in outs], [o[1] for o in outs]] if gaussian else [outs]
     for name, part in zip(("mu", "variance") if gaussian else ("probabilities",), parts):
-        shapes = {tuple(unbox(p).shape) for p in part}
+        shapes = {tuple(p.shape) for p in part}
         if len(shapes) > 1:
             raise ValueError(f"predict_fn: {name} changed shape between passes: {sorted(shapes)}")
     xp = get_array_module(*parts[0])

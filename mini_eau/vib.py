@@ -31,7 +31,7 @@ from .layers import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
-from .validation import Array, Choice, Labels, Optional, Real, accepts, checks_dout, unbox
+from .validation import Array, Choice, Labels, Optional, Real, accepts, checks_dout
 
 __all__ = ["TASKS", "vib_loss_forward", "vib_loss_backward", "vib_predict"]
 
@@ -138,7 +138,7 @@ def vib_loss_forward(x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta=1e-3, t
         l_task, c_task = softmax_cross_entropy_forward(a, y)
     else:
         # integer targets are accepted and compared as reals of the model's dtype
-        l_task, c_task = mse_forward(a[:, 0], xp.asarray(y, dtype=unbox(a).dtype))
+        l_task, c_task = mse_forward(a[:, 0], xp.asarray(y, dtype=a.dtype))
     kl, c_kl = kl_standard_normal_forward(mu, s)
     loss = l_task + beta * xp.sum(kl) / n
     return loss, (task, beta, n, c_head, c_sample, c_dec, c_task, c_kl)
