@@ -47,10 +47,7 @@ def bound_forward(raw, s_min=S_MIN, s_max=S_MAX):
 
     Numerics
     --------
-    With the default :math:`[-10, 10]`, :math:`e^{\pm s}` stays below
-    :math:`e^{10} \approx 2.2\cdot 10^4`: no overflow anywhere downstream.
-    A hard clip would do the same but zero the gradient abruptly at the
-    edges; tanh lets it fade smoothly instead.
+    :math:`e^{\pm s} \le e^{10}` downstream; tanh, not a clip, so the gradient fades instead of dying at the edges.
     """
     xp = get_array_module(raw)
     c, r = 0.5 * (s_max + s_min), 0.5 * (s_max - s_min)

@@ -46,10 +46,7 @@ def kl_gaussians_forward(mu_p, s_p, mu_q, s_q):
 
     Numerics
     --------
-    :math:`e^{s_p} e^{-s_q}` is computed as :math:`e^{s_p - s_q}`: for
-    log-variances in [-50, 50] the product of two separately computed
-    exponentials could lose everything to under/overflow, the difference
-    cannot (:math:`e^{100} \approx 2.7\cdot 10^{43}`).
+    :math:`e^{s_p - s_q}`, not :math:`e^{s_p} e^{-s_q}`, which under/overflows for :math:`s \in [-50, 50]`.
 
     Shapes
     ------

@@ -223,8 +223,7 @@ def softmax_cross_entropy_forward(logits, y):
 
     Numerics
     --------
-    log-sum-exp with the row maximum subtracted, so logits of any size give
-    finite values.
+    Log-sum-exp with the row maximum subtracted: logits of any size give finite values.
 
     Shapes
     ------
@@ -294,9 +293,7 @@ def gaussian_nll_forward(mu, s, y):
 
     Numerics
     --------
-    ``s`` is a log-variance (never a variance or a std), so no ``log`` of a
-    possibly-zero number is taken; feed it through the bounded head of
-    SPEC §2 to keep :math:`e^{-s}` finite.
+    ``s`` is a log-variance, so no ``log`` of a possibly-zero number is taken (bound it, SPEC §2, to keep :math:`e^{-s}` finite).
 
     Shapes
     ------

@@ -173,8 +173,7 @@ def regressor_loss_forward(params, x, y, masks, keep_prob):
 
     Numerics
     --------
-    :math:`s` is a bounded log-variance (SPEC §2), so :math:`e^{-s} \le e^{10}`:
-    the NLL and its gradients stay finite even for a wildly wrong mean.
+    :math:`s` is bounded (SPEC §2): :math:`e^{-s} \le e^{10}`, finite even for a wildly wrong mean.
     """
     (mu, s), c_net = _network_forward(params, x, masks, keep_prob)
     xp = get_array_module(mu)
