@@ -29,6 +29,7 @@ places (the means feed SUFA, L_UDR and the fusion) are added.
 """
 from __future__ import annotations
 
+import copy
 import numbers
 from dataclasses import asdict, dataclass, field
 
@@ -244,7 +245,8 @@ class EAU:
     def param_shapes(self):
         """Name -> shape of :meth:`init_params`' arrays (computed once per configuration)."""
         if getattr(self, "_shapes", (None,))[0] != self.config:
-            self._shapes = (self.config, {k: tuple(v.shape) for k, v in self.init_params(np.random.default_rng(0)).items()})
+            shapes = {k: tuple(v.shape) for k, v in self.init_params(np.random.default_rng(0)).items()}
+            self._shapes = (copy.copy(self.config), shapes)  # a copy: a config changed in place is seen
         return self._shapes[1]
 
     def draw(self, n, rng, xp=np, dtype=np.float64):
