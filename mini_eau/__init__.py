@@ -2,13 +2,13 @@
 
 "Embracing Unimodal Aleatoric Uncertainty for Robust Multimodal Fusion"
 (Gao et al., CVPR 2024).  Every component is a ``*_forward`` / ``*_backward``
-pair with its derivation in the docstring and a float64 gradient check;
-``python -m mini_eau gradcheck`` runs them all.
+pair with its derivation in the docstring; ``python -m mini_eau gradcheck``
+proves, in float64, that every backward matches its forward.
 
 The teaching core, in the paper's order (SPEC sections in brackets):
 
 - :mod:`~mini_eau.backend`      one code path for NumPy and CuPy: ``get_array_module``, ``to_numpy``
-- :mod:`~mini_eau.validation`   argument checks at the edges of the public functions
+- :mod:`~mini_eau.validation`   ``@accepts``: each public function declares its arguments, checked at the edge
 - :mod:`~mini_eau.gradcheck`    ``check_backward``: a backward against finite differences and autograd
 - :mod:`~mini_eau.layers`       linear, relu, tanh, dropout, softmax cross-entropy, MSE, Gaussian NLL
 - :mod:`~mini_eau.optim`        ``SGD``, ``Adam``
@@ -16,7 +16,7 @@ The teaching core, in the paper's order (SPEC sections in brackets):
 - :mod:`~mini_eau.gaussian`     Gaussian heads with a bounded log-variance, reparameterised sampling [§2, §3]
 - :mod:`~mini_eau.kl`           closed-form KL, ``udr_loss`` (L_UDR) [§4]
 - :mod:`~mini_eau.contrastive`  ``ura_loss`` (L_URA), variants paper / infonce / official [§5]
-- :mod:`~mini_eau.fusion`       ``uncertainty_weights``, ``fuse`` (RMFI), five variants [§6]
+- :mod:`~mini_eau.fusion`       ``modality_uncertainty``, ``uncertainty_weights``, ``fuse`` (RMFI), five variants [§6]
 - :mod:`~mini_eau.vib`          ``vib_loss``, the variational information bottleneck [§7]
 - :mod:`~mini_eau.model`        ``EAU``, ``EAUConfig``: the whole model and its end-to-end backward [§1–§8]
 - :mod:`~mini_eau.uncertainty`  aleatoric / epistemic decompositions, MC dropout [§9]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import dropout_backward, dropout_forward, linear_backward, linear_forward, relu_backward, relu_forward, tanh_backward, tanh_forward
-from .validation import check_choice
+from .validation import KEEP_PROB, Choice, accepts, checks_dout
 
 __all__ = ["ACTIVATIONS", "init_encoder", "encoder_forward", "encoder_backward", "encode_modalities",
            "encode_modalities_backward", "draw_masks"]
@@ -27,6 +27,7 @@ def init_encoder(rng, d_in, hidden, prefix, dtype=np.float64):
     return params
 
 
+@accepts(x="N D_in", keep_prob=KEEP_PROB, activation=Choice(tuple(ACTIVATIONS)))
 def encoder_forward(x, weights, biases, masks=None, keep_prob=1.0, activation="relu"):
     r"""MLP encoder :math:`h = g(x)` (SPEC §1).
 
@@ -47,7 +48,6 @@ def encoder_forward(x, weights, biases, masks=None, keep_prob=1.0, activation="r
     :func:`mini_eau.layers.linear_backward`.  Returns
     ``(dx, [dW_0, ...], [db_0, ...])``.
     """
-    check_choice("activation", activation, tuple(ACTIVATIONS))
     act_f = ACTIVATIONS[activation][0]
     caches, h = [], x
     for l, (W, b) in enumerate(zip(weights, biases)):
@@ -60,6 +60,7 @@ def encoder_forward(x, weights, biases, masks=None, keep_prob=1.0, activation="r
     return h, (caches, activation)
 
 
+@checks_dout
 def encoder_backward(dh, cache):
     """Gradients ``(dx, dWs, dbs)`` of :func:`encoder_forward`."""
     caches, activation = cache

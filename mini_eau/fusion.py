@@ -1,58 +1,44 @@
 r"""Dynamic uncertainty-weighted fusion — RMFI's first step (SPEC §6).
 
-Each modality :math:`m` brings a Gaussian :math:`\mathcal N(\mu^m, \operatorname{diag}
-e^{s^m})` per sample (SPEC §2).  Fusion turns the log-variances into weights
-:math:`\alpha^m` — a softmax over the modalities — and mixes the **means**:
+Each modality brings :math:`(\mu^m, s^m)` per sample (SPEC §2).  The weights
+are a softmax over the modalities of a logit :math:`a^m` that falls as
+:math:`s^m` rises, and the **means** are mixed:
+:math:`\hat x_i = \sum_m \alpha_i^m \odot \mu_i^m`.  With :math:`\sigma = e^{s/2}`:
 
-.. math:: \hat x_i = \sum_m \alpha_i^m \odot \mu_i^m .
-
-Every variant is a softmax over :math:`m` of a *logit* :math:`a^m` that falls
-as :math:`s^m` rises, so the noisier modality always gets less weight; the
-variants differ only in the logit (and in whether it is one number per sample
-or one per dimension):
-
-* ``paper`` — :math:`a_i^m = 1/(T u_i^m)`, :math:`u_i^m = \operatorname{mean}_d \sigma_{i,d}^m`;
-  one weight per sample (the paper's :math:`e^{1/\sigma} / \sum e^{1/\sigma}`).
-* ``per_dim`` — :math:`a_{i,d}^m = 1/(T \sigma_{i,d}^m)`; the paper's rule per dimension.
-* ``official`` — :math:`a_{i,d}^m = -(\sigma_{i,d}^m)^2 / T`; the released code (SPEC §13).
-* ``precision`` — :math:`a_{i,d}^m = -s_{i,d}^m / T`; the product of Gaussian experts at :math:`T = 1`.
-* ``mean`` — :math:`\alpha^m = 1/M`; the ablation.
-
-Here :math:`\sigma = e^{s/2}`.  The temperature :math:`T > 0` always divides
-the logit; ``mean`` ignores it.
-
-``uncertainty_weights`` gives the weights alone; ``fuse_forward`` /
-``fuse_backward`` are the differentiable pair.
+* ``paper``     :math:`a_i^m = 1/(T u_i^m)`, :math:`u_i^m = \operatorname{mean}_d \sigma_{i,d}^m` (one weight per sample);
+* ``per_dim``   :math:`a_{i,d}^m = 1/(T \sigma_{i,d}^m)`;
+* ``official``  :math:`a_{i,d}^m = -(\sigma_{i,d}^m)^2 / T` (the released code, SPEC §13);
+* ``precision`` :math:`a_{i,d}^m = -s_{i,d}^m / T` (the product of Gaussian experts at :math:`T = 1`);
+* ``mean``      :math:`\alpha^m = 1/M` (the ablation).
 """
 from __future__ import annotations
 
 from .backend import get_array_module
 from .gradcheck import Case, register
 from .layers import softmax
-from .validation import check_array, check_choice, check_positive, check_stack
+from .validation import Choice, Real, accepts, checks_dout
 
-__all__ = ["uncertainty_weights", "fuse_forward", "fuse_backward", "VARIANTS", "PER_SAMPLE_VARIANTS"]
+__all__ = ["modality_uncertainty", "uncertainty_weights", "fuse_forward", "fuse_backward", "VARIANTS",
+           "PER_SAMPLE_VARIANTS"]
 
 VARIANTS = ("paper", "per_dim", "official", "precision", "mean")
 PER_SAMPLE_VARIANTS = ("paper", "mean")  # one weight per (modality, sample); the rest one per dimension too
 
 
-def _logits(ss, temperature, variant):
-    r"""Logits :math:`a` (shape (M, N, 1) or (M, N, D)) and :math:`\partial a / \partial s` (broadcastable to (M, N, D)).
-
-    ``None`` for ``mean``: its weights do not depend on ``ss``.
-    """
+@accepts(ss="M N D")
+def modality_uncertainty(ss):
+    r"""The paper's per-sample uncertainty :math:`u_i^m = \frac1D \sum_d e^{s^m_{i,d}/2}`: (M, N, D) -> (M, N)."""
     xp = get_array_module(ss)
-    T = temperature
+    return xp.mean(xp.exp(ss / 2.0), axis=2)
+
+
+def _logits(ss, T, variant):
+    """The logit a ((M, N, 1) or (M, N, D)) and da/ds; (None, None) for "mean"."""
+    xp = get_array_module(ss)
     if variant == "paper":
-        # Divide every sigma by the sample's largest one: the ratios lie in (0, 1] for any s,
-        # so sigma / u stays in (0, D] even where sigma itself would overflow (s > ~1419).
-        half = ss / 2.0
-        top = xp.max(half, axis=2, keepdims=True)
-        rel = xp.exp(half - top)                       # sigma / e^top
-        rel_u = xp.mean(rel, axis=2, keepdims=True)    # u / e^top, in [1/D, 1]
-        a = xp.exp(-top) / (rel_u * T)                 # 1 / (T u)
-        return a, -a * (rel / rel_u) / (2.0 * ss.shape[2])
+        u = modality_uncertainty(ss)[:, :, None]
+        a = 1.0 / (T * u)
+        return a, -a * xp.exp(ss / 2.0) / (2.0 * ss.shape[2] * u)  # du/ds_d = sigma_d / (2D)
     if variant == "per_dim":
         a = xp.exp(-ss / 2.0) / T
         return a, -a / 2.0
@@ -61,177 +47,89 @@ def _logits(ss, temperature, variant):
         return a, a
     if variant == "precision":
         return -ss / T, -1.0 / T
-    return None, None  # "mean"
+    return None, None
 
 
-def _check_common(temperature, variant):
-    check_choice("variant", variant, VARIANTS)
-    check_positive("temperature", temperature)
-
-
-def _weights(ss, temperature, variant):
-    """Weights with a trailing axis kept ((M, N, 1) or (M, N, D)), and da/ds."""
-    a, dads = _logits(ss, temperature, variant)
+def _weights(ss, T, variant):
+    """alpha with a trailing axis kept ((M, N, 1) or (M, N, D)), and da/ds."""
+    a, da_ds = _logits(ss, T, variant)
     if a is None:
-        xp = get_array_module(ss)
-        return xp.zeros_like(ss[:, :, :1]) + 1.0 / ss.shape[0], None
-    # layers.softmax subtracts the max over m first: logits reach ~7e13 (s = -50, T = 1e-3)
-    return softmax(a, axis=0), dads
+        return get_array_module(ss).zeros_like(ss[:, :, :1]) + 1.0 / ss.shape[0], None
+    return softmax(a, axis=0), da_ds  # max-shifted: a reaches 7e13 at s = -50, T = 1e-3
 
 
+_SPECS = dict(ss="M>=2 N D", temperature=Real(), variant=Choice(VARIANTS))
+
+
+@accepts(**_SPECS)
 def uncertainty_weights(ss, temperature=1.0, variant="paper"):
-    r"""Fusion weights :math:`\alpha` from a stack of log-variances (SPEC §6).
+    r"""Fusion weights :math:`\alpha^m = \operatorname{softmax}_m(a^m)` from a stack of log-variances (SPEC §6).
 
     Forward
     -------
-    With :math:`\sigma^m_{i,d} = e^{s^m_{i,d}/2}` and the logits :math:`a` of the
-    module table,
-
-    .. math::
-        \alpha^m = \frac{e^{a^m}}{\sum_{k=1}^{M} e^{a^k}}
-        \qquad\text{e.g. ``paper'':}\quad
-        \alpha_i^m = \operatorname{softmax}_m\!\Big(\frac{1}{T\,u_i^m}\Big),\
-        u_i^m = \frac1D \sum_d \sigma_{i,d}^m .
-
-    * ``paper`` — the paper's :math:`e^{1/\sigma} / \sum e^{1/\sigma}` with one
-      scalar uncertainty per sample and modality.
-    * ``per_dim`` — the same rule applied to each dimension separately.
-    * ``official`` — the released code: :math:`\operatorname{softmax}_m(-\sigma^2)`
-      per dimension; here the temperature divides the logit, :math:`-\sigma^2/T`.
-    * ``precision`` — :math:`\operatorname{softmax}_m(-s/T)`, i.e.
-      :math:`\alpha^m \propto \sigma^{-2/T}`.  At :math:`T = 1` this is exactly the
-      product of Gaussian experts, :math:`\alpha^m = \sigma_m^{-2} / \sum_k \sigma_k^{-2}`;
-      :math:`T > 1` flattens towards ``mean``, :math:`T < 1` sharpens.
-    * ``mean`` — :math:`\alpha^m = 1/M` (``temperature`` is checked, then ignored).
-
-    The weights have no backward of their own; :func:`fuse_backward` carries the
-    gradient through them.
+    The logits :math:`a` of the module table, e.g. ``paper``:
+    :math:`\alpha_i^m = \operatorname{softmax}_m\big(1/(T u_i^m)\big)`.  At :math:`T = 1`
+    ``precision`` is the product of experts, :math:`\alpha^m = \sigma_m^{-2} / \sum_k \sigma_k^{-2}`.
 
     Shapes
     ------
-    ss (M, N, D), M >= 2 -> weights (M, N) for ``paper`` and ``mean``,
-    (M, N, D) for ``per_dim``, ``official`` and ``precision``.
-    Every weight lies in [0, 1] and they sum to 1 over m.
-
-    Numerics
-    --------
-    See :func:`fuse_forward`.
+    ss (M, N, D), M >= 2 -> (M, N) for ``paper`` and ``mean``, (M, N, D) otherwise; the weights sum to 1 over m.
     """
-    check_stack("ss", ss)
-    _check_common(temperature, variant)
     alpha, _ = _weights(ss, temperature, variant)
     return alpha[:, :, 0] if variant in PER_SAMPLE_VARIANTS else alpha
 
 
+@accepts(mus="M>=2 N D", **_SPECS)
 def fuse_forward(mus, ss, temperature=1.0, variant="paper"):
     r"""Uncertainty-weighted fusion of the modality means (SPEC §6, RMFI).
 
     Forward
     -------
-    .. math::
-        \alpha^m = \operatorname{softmax}_m(a^m),\qquad
-        \hat x_{i,d} = \sum_{m=1}^{M} \alpha^m_{i(,d)}\, \mu^m_{i,d},
-
-    with the logits
-
-    .. math::
-        a^m_i = \frac{1}{T u^m_i},\ u^m_i = \frac1D\sum_d e^{s^m_{i,d}/2}\ (\text{paper});\quad
-        a^m_{i,d} = \frac{e^{-s^m_{i,d}/2}}{T}\ (\text{per\_dim});\quad
-        a^m_{i,d} = -\frac{e^{s^m_{i,d}}}{T}\ (\text{official});\quad
-        a^m_{i,d} = -\frac{s^m_{i,d}}{T}\ (\text{precision});\quad
-        \alpha^m = \frac1M\ (\text{mean}).
-
-    The means are fused, not samples: :math:`\hat x` is the paper's stable
-    representation.  ``precision`` at :math:`T = 1` gives the mean of the product
-    of Gaussian experts, :math:`\sum_m \sigma_m^{-2}\mu^m / \sum_m \sigma_m^{-2}`.
+    .. math:: \alpha^m = \operatorname{softmax}_m(a^m),\qquad \hat x_{i,d} = \sum_m \alpha^m_{i(,d)}\, \mu^m_{i,d}
 
     Backward
     --------
-    Write :math:`g = \partial L / \partial \hat x` (``dfused``).  The means enter
-    linearly:
-
-    .. math:: \frac{\partial L}{\partial \mu^m_{i,d}} = \alpha^m_{i(,d)}\, g_{i,d}.
-
-    The weights: :math:`\gamma^m_i = \sum_d g_{i,d}\mu^m_{i,d}` (per-sample variants)
-    or :math:`\gamma^m_{i,d} = g_{i,d}\mu^m_{i,d}` (per-dimension variants) is
-    :math:`\partial L / \partial \alpha^m`.  Through the softmax,
-    :math:`\partial\alpha^k/\partial a^m = \alpha^k(\delta_{km} - \alpha^m)`, so
+    With :math:`g = \partial L / \partial \hat x` and
+    :math:`\gamma^m = \partial L/\partial \alpha^m = g \odot \mu^m` (summed over :math:`d`
+    for the per-sample variants):
 
     .. math::
-        \frac{\partial L}{\partial a^m}
-          = \alpha^m\Big(\gamma^m - \sum_k \alpha^k\gamma^k\Big)
-          = \alpha^m \sum_{k} \alpha^k\,(\gamma^m - \gamma^k)
+        \frac{\partial L}{\partial \mu^m} = \alpha^m g,\qquad
+        \frac{\partial L}{\partial a^m} = \alpha^m \Big(\gamma^m - \sum_k \alpha^k \gamma^k\Big)
+            = \alpha^m \sum_k \alpha^k (\gamma^m - \gamma^k),\qquad
+        \frac{\partial L}{\partial s} = \frac{\partial L}{\partial a} \frac{\partial a}{\partial s},
 
-    (the two forms are equal because :math:`\sum_k\alpha^k = 1`; the code uses the
-    second, see Numerics).  Then :math:`\partial L/\partial s = \partial L/\partial a
-    \cdot \partial a/\partial s` with
-
-    .. math::
-        \text{paper:}\ \frac{\partial a^m_i}{\partial s^m_{i,d}}
-            = -\frac{1}{T (u^m_i)^2}\cdot\frac{\sigma^m_{i,d}}{2D}
-            = -\frac{a^m_i}{2D}\,\frac{\sigma^m_{i,d}}{u^m_i};\qquad
-        \text{per\_dim:}\ -\frac{a}{2};\qquad
-        \text{official:}\ -\frac{e^{s}}{T} = a;\qquad
-        \text{precision:}\ -\frac1T;\qquad
-        \text{mean:}\ 0 .
-
-    (:math:`\partial u^m_i / \partial s^m_{i,d} = \sigma^m_{i,d} / (2D)` because
-    :math:`\sigma = e^{s/2}`.)  For ``paper`` the gradient of one sample's
-    :math:`a^m_i` spreads over its D dimensions in proportion to :math:`\sigma_{i,d}`.
+    with :math:`\partial a/\partial s` = :math:`-\frac{a}{2D}\frac{\sigma}{u}` (paper),
+    :math:`-\frac a2` (per_dim), :math:`a` (official), :math:`-\frac1T` (precision), 0 (mean).
 
     Shapes
     ------
-    mus, ss (M, N, D) with M >= 2 -> fused (N, D).
-    ``fuse_backward(dfused (N, D), cache) -> (dmus, dss)``, both (M, N, D).
+    mus, ss (M, N, D), M >= 2 -> fused (N, D).
 
     Numerics
     --------
-    * Logits reach :math:`1/(T\sigma) = e^{25}/10^{-3} \approx 7\cdot10^{13}` at
-      :math:`s = -50`; the softmax subtracts the max over :math:`m` before
-      exponentiating (``layers.softmax``), so the weights are exact 0/1 when it
-      saturates, never NaN.
-    * ``paper`` computes :math:`u` after dividing every :math:`\sigma` by the
-      sample's largest one, so :math:`\sigma/u \in (0, D]` without overflow.
-    * The backward uses :math:`\alpha^m\sum_k\alpha^k(\gamma^m-\gamma^k)`: the term
-      :math:`k = m` vanishes exactly, so a saturated weight (:math:`\alpha^m = 1`
-      to rounding) gets the tiny but *correct* :math:`\alpha^m\sum_{k\ne m}\alpha^k(\dots)`
-      instead of the rounding noise of :math:`\gamma^m - \sum_k\alpha^k\gamma^k`,
-      which huge :math:`\partial a/\partial s` would otherwise amplify.  When the
-      softmax saturates completely the gradient to ``ss`` is exactly 0.
-    * Finite values and gradients are guaranteed for :math:`s \in [-50, 50]`,
-      :math:`|\mu| \le 10^3`, :math:`T \in [10^{-3}, 10^{3}]`.  Beyond that the logit
-      itself overflows first: ``per_dim`` for :math:`s \lesssim -1400`,
-      ``official`` for :math:`s \gtrsim 709`, ``paper`` for :math:`s \lesssim -1400`
-      (the bounded heads of SPEC §2 keep :math:`s \in [-10, 10]`).
-
-    Implements SPEC §6 (variants as in SPEC §13).
+    The softmax subtracts the max over m; finite for :math:`s \in [-50, 50]`, :math:`T \in [10^{-3}, 10^3]`.
+    The backward uses the pairwise form: its :math:`k = m` term is exactly 0, so a saturated weight
+    gets its tiny correct gradient, not rounding noise times :math:`\partial a/\partial s \approx 10^{13}`.
     """
-    check_stack("mus", mus)
-    check_stack("ss", ss)
-    if tuple(ss.shape) != tuple(mus.shape):
-        raise ValueError(f"ss: expected the shape of mus {tuple(mus.shape)}, got {tuple(ss.shape)}")
-    _check_common(temperature, variant)
     xp = get_array_module(mus, ss)
-    alpha, dads = _weights(ss, temperature, variant)
-    fused = xp.sum(alpha * mus, axis=0)
-    return fused, (variant, alpha, mus, dads)
+    alpha, da_ds = _weights(ss, temperature, variant)
+    return xp.sum(alpha * mus, axis=0), (variant, alpha, mus, da_ds)
 
 
+@checks_dout
 def fuse_backward(dfused, cache):
     """Gradients ``(dmus, dss)`` of :func:`fuse_forward` (derivation in its docstring)."""
-    variant, alpha, mus, dads = cache
-    check_array("dfused", dfused, shape=tuple(mus.shape[1:]))
+    variant, alpha, mus, da_ds = cache
     xp = get_array_module(dfused, mus)
-    dmus = alpha * dfused[None]
-    if dads is None:  # "mean": the weights are constants
+    dmus = alpha * dfused
+    if da_ds is None:  # "mean": the weights are constants
         return dmus, xp.zeros_like(mus)
-    gamma = dfused[None] * mus                                   # dL/dalpha, per dimension
+    gamma = dfused * mus
     if variant in PER_SAMPLE_VARIANTS:
-        gamma = xp.sum(gamma, axis=2, keepdims=True)             # one alpha per sample
-    # alpha^m sum_k alpha^k (gamma^m - gamma^k): exact 0 for the k = m term (see Numerics)
-    pair = gamma[:, None] - gamma[None, :]                       # (M, M, N, .): gamma^m - gamma^k
-    da = alpha * xp.sum(alpha[None, :] * pair, axis=1)
-    return dmus, da * dads
+        gamma = xp.sum(gamma, axis=2, keepdims=True)
+    da = alpha * sum(alpha[k] * (gamma - gamma[k]) for k in range(len(gamma)))
+    return dmus, da * da_ds
 
 
 # ------------------------------------------------------------ gradient checks

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .backend import get_array_module
 from .gradcheck import Case, register
 from .layers import linear_backward, linear_forward
-from .validation import check_array
+from .validation import SameShape, accepts, checks_dout
 
 __all__ = [
     "S_MIN", "S_MAX",
@@ -22,6 +22,12 @@ __all__ = [
 S_MIN, S_MAX = -10.0, 10.0
 
 
+def _above_s_min(name, s_max, call):
+    if not call.args["s_min"] < s_max:
+        raise ValueError(f"s_min, s_max: expected s_min < s_max, got {call.args['s_min']!r}, {s_max!r}")
+
+
+@accepts(raw="...", s_max=_above_s_min)
 def bound_forward(raw, s_min=S_MIN, s_max=S_MAX):
     r"""Smooth bound on a log-variance (SPEC §2).
 
@@ -41,26 +47,22 @@ def bound_forward(raw, s_min=S_MIN, s_max=S_MAX):
 
     Numerics
     --------
-    With the default :math:`[-10, 10]`, :math:`e^{\pm s}` stays below
-    :math:`e^{10} \approx 2.2\cdot 10^4`: no overflow anywhere downstream.
-    A hard clip would do the same but zero the gradient abruptly at the
-    edges; tanh lets it fade smoothly instead.
+    :math:`e^{\pm s} \le e^{10}` downstream; tanh, not a clip, so the gradient fades instead of dying at the edges.
     """
-    check_array("raw", raw)
-    if not s_min < s_max:
-        raise ValueError(f"s_min, s_max: expected s_min < s_max, got {s_min!r}, {s_max!r}")
     xp = get_array_module(raw)
     c, r = 0.5 * (s_max + s_min), 0.5 * (s_max - s_min)
     t = xp.tanh((raw - c) / r)
     return c + r * t, t
 
 
+@checks_dout
 def bound_backward(ds, cache):
     """Gradient ``draw`` of :func:`bound_forward`."""
     t = cache
     return ds * (1.0 - t * t)
 
 
+@accepts(h="N H", W_mu="H D", b_mu="D", W_s="H D", b_s="D", s_max=_above_s_min)
 def gaussian_head_forward(h, W_mu, b_mu, W_s, b_s, s_min=S_MIN, s_max=S_MAX):
     r"""Gaussian head: two affine maps, the second through the bound (SPEC §2).
 
@@ -90,6 +92,7 @@ def gaussian_head_forward(h, W_mu, b_mu, W_s, b_s, s_min=S_MIN, s_max=S_MAX):
     return (mu, s), (c_mu, c_s, c_b)
 
 
+@checks_dout
 def gaussian_head_backward(dout, cache):
     """Gradients ``(dh, dW_mu, db_mu, dW_s, db_s)``; ``dout = (dmu, ds)``."""
     dmu, ds = dout
@@ -99,6 +102,7 @@ def gaussian_head_backward(dout, cache):
     return dh1 + dh2, dW_mu, db_mu, dW_s, db_s
 
 
+@accepts(mu="...", s=SameShape("mu"), eps=SameShape("mu"))
 def sample_forward(mu, s, eps):
     r"""Reparameterised sample (SPEC §3).
 
@@ -119,14 +123,12 @@ def sample_forward(mu, s, eps):
     ------
     mu, s, eps: any one shape (e.g. (N, D) or a stack (M, N, D)) -> z of that shape
     """
-    check_array("mu", mu)
-    check_array("s", s, shape=tuple(mu.shape))
-    check_array("eps", eps, shape=tuple(mu.shape))
     xp = get_array_module(mu, s, eps)
     sigma_eps = xp.exp(0.5 * s) * eps
     return mu + sigma_eps, sigma_eps
 
 
+@checks_dout
 def sample_backward(dz, cache):
     """Gradients ``(dmu, ds)`` of :func:`sample_forward`."""
     sigma_eps = cache

@@ -1,5 +1,8 @@
-r"""Gradient checking: is a hand-written backward right?
+r"""Gradient checking: does a hand-written backward match its forward?
 
+It proves the backward is the derivative of the forward *as written*; it
+says nothing about whether the forward is the paper's formula (the tests pin
+that: hand-computed values, Monte Carlo estimates, closed forms).
 Two independent witnesses are asked about every differentiable input:
 
 1. **Central finite differences** in float64,

@@ -12,7 +12,7 @@ import math
 
 from .backend import get_array_module
 from .gradcheck import Case, register
-from .validation import check_array, check_keep_prob, check_labels, unbox
+from .validation import KEEP_PROB, Labels, SameShape, accepts, checks_dout
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -21,7 +21,7 @@ __all__ = [
     "softplus_forward", "softplus_backward",
     "sigmoid",
     "dropout_forward", "dropout_backward",
-    "log_softmax", "softmax",
+    "logsumexp", "log_softmax", "softmax",
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
     "mse_forward", "mse_backward",
     "gaussian_nll_forward", "gaussian_nll_backward",
@@ -31,6 +31,7 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 # --------------------------------------------------------------------- linear
+@accepts(x="N D_in", W="D_in D_out", b="D_out")
 def linear_forward(x, W, b):
     r"""Affine map.
 
@@ -49,16 +50,10 @@ def linear_forward(x, W, b):
     ------
     x (N, D_in), W (D_in, D_out), b (D_out,) -> out (N, D_out)
     """
-    check_array("x", x, ndim=2)
-    check_array("W", W, ndim=2)
-    check_array("b", b, ndim=1)
-    if x.shape[1] != W.shape[0]:
-        raise ValueError(f"W: expected shape ({x.shape[1]}, D_out) to match x of shape {tuple(x.shape)}, got {tuple(W.shape)}")
-    if b.shape[0] != W.shape[1]:
-        raise ValueError(f"b: expected shape ({W.shape[1]},) to match W, got {tuple(b.shape)}")
     return x @ W + b, (x, W)
 
 
+@checks_dout
 def linear_backward(dout, cache):
     """Gradients ``(dx, dW, db)`` of :func:`linear_forward`."""
     x, W = cache
@@ -66,6 +61,7 @@ def linear_backward(dout, cache):
 
 
 # ----------------------------------------------------------------------- relu
+@accepts(x="...")
 def relu_forward(x):
     r"""Rectified linear unit.
 
@@ -79,11 +75,11 @@ def relu_forward(x):
 
     (the subgradient 0 is taken at exactly 0).
     """
-    check_array("x", x)
     xp = get_array_module(x)
     return xp.maximum(x, 0.0), x
 
 
+@checks_dout
 def relu_backward(dout, cache):
     """Gradient ``dx`` of :func:`relu_forward`."""
     x = cache
@@ -91,6 +87,7 @@ def relu_backward(dout, cache):
 
 
 # ----------------------------------------------------------------------- tanh
+@accepts(x="...")
 def tanh_forward(x):
     r"""Hyperbolic tangent.
 
@@ -102,12 +99,12 @@ def tanh_forward(x):
     --------
     .. math:: \frac{\partial L}{\partial x} = \text{dout} \odot (1 - \text{out}^2)
     """
-    check_array("x", x)
     xp = get_array_module(x)
     out = xp.tanh(x)
     return out, out
 
 
+@checks_dout
 def tanh_backward(dout, cache):
     """Gradient ``dx`` of :func:`tanh_forward`."""
     out = cache
@@ -126,6 +123,7 @@ def sigmoid(x):
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+@accepts(x="...")
 def softplus_forward(x):
     r"""Softplus, a smooth ReLU.
 
@@ -141,17 +139,18 @@ def softplus_forward(x):
     --------
     The second form of the forward never exponentiates a positive number.
     """
-    check_array("x", x)
     xp = get_array_module(x)
     return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x))), x
 
 
+@checks_dout
 def softplus_backward(dout, cache):
     """Gradient ``dx`` of :func:`softplus_forward`."""
     return dout * sigmoid(cache)
 
 
 # -------------------------------------------------------------------- dropout
+@accepts(x="...", mask=SameShape("x"), keep_prob=KEEP_PROB)
 def dropout_forward(x, mask, keep_prob):
     r"""Inverted dropout with an explicit keep-mask (SPEC §1).
 
@@ -169,19 +168,27 @@ def dropout_forward(x, mask, keep_prob):
     --------
     .. math:: \frac{\partial L}{\partial x} = \text{dout} \odot m / p
     """
-    check_array("x", x)
-    check_array("mask", mask, shape=tuple(x.shape))
-    check_keep_prob(keep_prob)
     scale = mask / keep_prob
     return x * scale, scale
 
 
+@checks_dout
 def dropout_backward(dout, cache):
     """Gradient ``dx`` of :func:`dropout_forward`."""
     return dout * cache
 
 
 # ------------------------------------------------------- softmax cross-entropy
+def logsumexp(z, axis=-1):
+    r""":math:`\log \sum_k e^{z_k}` along ``axis``, computed as :math:`m + \log\sum_k e^{z_k - m}`, :math:`m = \max_k z_k`.
+
+    The shift keeps every exponent <= 0, so logits of any size give a finite result.
+    """
+    xp = get_array_module(z)
+    m = xp.max(z, axis=axis, keepdims=True)
+    return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(z - m), axis=axis))
+
+
 def log_softmax(z, axis=-1):
     r""":math:`z - \operatorname{logsumexp}(z)` with the max subtracted first (no overflow)."""
     xp = get_array_module(z)
@@ -200,6 +207,7 @@ def _one_hot(y, k, xp, dtype=float):
     return (xp.arange(k)[None, :] == y[:, None]).astype(dtype)
 
 
+@accepts(logits="N K", y=Labels("N", "K"))
 def softmax_cross_entropy_forward(logits, y):
     r"""Mean softmax cross-entropy with integer labels.
 
@@ -215,22 +223,20 @@ def softmax_cross_entropy_forward(logits, y):
 
     Numerics
     --------
-    log-sum-exp with the row maximum subtracted, so logits of any size give
-    finite values.
+    Log-sum-exp with the row maximum subtracted: logits of any size give finite values.
 
     Shapes
     ------
     logits (N, K), y (N,) integers in [0, K) -> scalar
     """
-    check_array("logits", logits, ndim=2)
-    check_labels("y", y, n_samples=logits.shape[0], n_classes=logits.shape[1])
     xp = get_array_module(logits)
     logp = log_softmax(logits, axis=1)
-    onehot = _one_hot(y, logits.shape[1], xp, dtype=unbox(logits).dtype)  # float32 logits stay float32
+    onehot = _one_hot(y, logits.shape[1], xp, dtype=logits.dtype)  # float32 logits stay float32
     loss = -xp.sum(logp * onehot) / logits.shape[0]
     return loss, (logp, onehot)
 
 
+@checks_dout
 def softmax_cross_entropy_backward(dout, cache):
     """Gradient ``dlogits`` of :func:`softmax_cross_entropy_forward`."""
     logp, onehot = cache
@@ -239,6 +245,7 @@ def softmax_cross_entropy_backward(dout, cache):
 
 
 # ----------------------------------------------------------------------- MSE
+@accepts(pred="...", target=SameShape("pred"))
 def mse_forward(pred, target):
     r"""Mean squared error over all entries.
 
@@ -252,21 +259,21 @@ def mse_forward(pred, target):
         \frac{\partial L}{\partial \hat y_j} = \frac{2\,\text{dout}}{n}(\hat y_j - y_j),\qquad
         \frac{\partial L}{\partial y_j} = -\frac{\partial L}{\partial \hat y_j}
     """
-    check_array("pred", pred)
-    check_array("target", target, shape=tuple(pred.shape))
     xp = get_array_module(pred, target)
     r = pred - target
-    return xp.sum(r * r) / r.size, r
+    return xp.sum(r * r) / r.size, (r,)
 
 
+@checks_dout
 def mse_backward(dout, cache):
     """Gradients ``(dpred, dtarget)`` of :func:`mse_forward`."""
-    r = cache
+    (r,) = cache
     d = 2.0 * dout * r / r.size
     return d, -d
 
 
 # -------------------------------------------------------------- Gaussian NLL
+@accepts(mu="...", s=SameShape("mu"), y=SameShape("mu"))
 def gaussian_nll_forward(mu, s, y):
     r"""Heteroscedastic Gaussian negative log-likelihood with log-variance ``s`` (SPEC §9).
 
@@ -286,17 +293,12 @@ def gaussian_nll_forward(mu, s, y):
 
     Numerics
     --------
-    ``s`` is a log-variance (never a variance or a std), so no ``log`` of a
-    possibly-zero number is taken; feed it through the bounded head of
-    SPEC §2 to keep :math:`e^{-s}` finite.
+    ``s`` is a log-variance, so no ``log`` of a possibly-zero number is taken (bound it, SPEC §2, to keep :math:`e^{-s}` finite).
 
     Shapes
     ------
     mu, s, y: (N,) or (N, D) -> scalar
     """
-    check_array("mu", mu, ndim=(1, 2))
-    check_array("s", s, shape=tuple(mu.shape))
-    check_array("y", y, shape=tuple(mu.shape))
     xp = get_array_module(mu, s, y)
     r = y - mu
     inv_var = xp.exp(-s)
@@ -305,6 +307,7 @@ def gaussian_nll_forward(mu, s, y):
     return loss, (r, inv_var, n)
 
 
+@checks_dout
 def gaussian_nll_backward(dout, cache):
     """Gradients ``(dmu, ds)`` of :func:`gaussian_nll_forward`."""
     r, inv_var, n = cache

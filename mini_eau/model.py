@@ -29,22 +29,23 @@ places (the means feed SUFA, L_UDR and the fusion) are added.
 """
 from __future__ import annotations
 
+import copy
 import numbers
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .backend import get_array_module
-from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_backward, ura_loss_forward
-from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
+from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_total_backward, ura_loss_total_forward
+from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, modality_uncertainty, uncertainty_weights
 from .encoders import (ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward,  # noqa: F401
                        encoder_backward, encoder_forward, init_encoder)
 from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_backward, sample_forward
 from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .validation import check_array, check_choice, check_keep_prob, check_labels, check_positive, check_same_batch
-from .vib import vib_loss_backward, vib_loss_forward
+from .validation import KEEP_PROB, Choice, Integer, Real, accepts, check_array, check_labels, check_same_batch, unbox
+from .vib import vib_loss_backward, vib_loss_forward, vib_predict
 
 __all__ = [
     "EAUConfig",
@@ -54,16 +55,6 @@ __all__ = [
     "init_encoder",
     "check_inputs",
 ]
-
-
-
-def check_draws(draws, keys):
-    """``draws`` must be a dict holding ``keys`` (what ``model.draw(n, rng)`` returns)."""
-    if not isinstance(draws, dict):
-        raise TypeError(f"draws: expected the dict returned by model.draw(n, rng), got {type(draws).__name__}")
-    missing = [k for k in keys if k not in draws]
-    if missing:
-        raise ValueError(f"draws: missing {missing}; expected the dict returned by model.draw(n, rng)")
 
 
 def check_inputs(xs, y=None, input_dims=None, n_classes=None):
@@ -80,7 +71,57 @@ def check_inputs(xs, y=None, input_dims=None, n_classes=None):
         check_labels("y", y, n_samples=xs[0].shape[0], n_classes=n_classes)
 
 
+# specs of the model's methods: the batch is checked against the model it meets
+def _batch(name, xs, call):
+    check_inputs(xs, input_dims=call.args["self"].input_dims)
+    call.dims["N"] = xs[0].shape[0]
+
+
+def _params(name, params, call):
+    """The names and shapes of ``model.init_params`` (values are the model's own: not scanned)."""
+    want, params = call.args["self"].param_shapes(), unbox(params)  # autograd hands in a DictBox
+    if isinstance(params, dict) and {k: tuple(getattr(v, "shape", ())) for k, v in params.items()} == want:
+        return  # the usual case, in one comparison; below, which one is wrong
+    if not isinstance(params, dict) or set(params) != set(want):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"{name}: expected the parameters of model.init_params, {sorted(want)}; got {got}")
+    for k, shape in want.items():
+        check_array(f"{name}[{k!r}]", params[k], shape=shape, finite=False)
+
+
+def _with_vib(name, model, call):
+    if not model.config.vib:
+        raise ValueError("vib_code: this model was built with vib=False (no bottleneck)")
+
+
+def _labels(name, y, call):
+    check_labels(name, y, call.dims["N"], call.args["self"].n_classes)
+
+
+def _draws(name, draws, call):
+    """The dict ``model.draw(n, rng)`` returns."""
+    c = call.args["self"].config
+    need = ["eps1", "eps2"] + (["eps_f"] if c.vib else []) + (["masks"] if c.keep_prob < 1.0 else [])
+    if not isinstance(draws, dict):
+        raise TypeError(f"{name}: expected the dict returned by model.draw(n, rng), got {type(draws).__name__}")
+    if [k for k in need if k not in draws]:
+        raise ValueError(f"{name}: missing {[k for k in need if k not in draws]}; expected the dict returned by model.draw(n, rng)")
+
+
 # --------------------------------------------------------------------- model
+def _layer_sizes(name, hidden, call):
+    if isinstance(hidden, numbers.Integral) or not hidden or not all(
+            isinstance(h, numbers.Integral) and h >= 1 for h in hidden):
+        raise ValueError(f"{name}: expected a tuple of positive integers (one per layer), got {hidden!r}")
+
+
+_CONFIG_SPECS = dict(hidden=_layer_sizes, d_embed=Integer(1), d_bottleneck=Integer(1), activation=Choice(ACTIVATIONS),
+                     keep_prob=KEEP_PROB, fusion=Choice(FUSION_VARIANTS), temperature=Real(), tau=Real(),
+                     ura_variant=Choice(URA_VARIANTS),
+                     **dict.fromkeys(("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"),
+                                     Real(">=0")))
+
+
 @dataclass
 class EAUConfig:
     """Every modelling choice of EAU in one place (defaults: see README, "Choosing the defaults").
@@ -134,22 +175,9 @@ class EAUConfig:
     vib: bool = True
 
     def __post_init__(self):
-        if isinstance(self.hidden, numbers.Integral) or not all(isinstance(h, numbers.Integral) for h in self.hidden):
-            raise ValueError(f"hidden: expected a tuple of positive integers (one per layer), got {self.hidden!r}")
+        for name, spec in _CONFIG_SPECS.items():
+            spec(name, getattr(self, name), None)
         self.hidden = tuple(int(h) for h in self.hidden)
-        for name in ("d_embed", "d_bottleneck"):
-            if not isinstance(getattr(self, name), numbers.Integral) or isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
-        check_keep_prob(self.keep_prob)
-        check_choice("activation", self.activation, tuple(ACTIVATIONS))
-        check_choice("fusion", self.fusion, FUSION_VARIANTS)
-        check_choice("ura_variant", self.ura_variant, URA_VARIANTS)
-        for name in ("temperature", "tau"):
-            check_positive(name, getattr(self, name))
-        for name in ("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        if self.d_embed < 1 or self.d_bottleneck < 1 or not self.hidden or min(self.hidden) < 1:
-            raise ValueError("hidden, d_embed, d_bottleneck: expected positive sizes")
 
     def to_dict(self):
         d = asdict(self)
@@ -171,11 +199,15 @@ class EAU:
     name: str = "eau"
 
     def __post_init__(self):
+        if not isinstance(self.config, EAUConfig):
+            raise TypeError(f"config: expected an EAUConfig (e.g. EAUConfig(**d) for a dict d), got {type(self.config).__name__}")
+        if isinstance(self.input_dims, (str, bytes, numbers.Number)) or not all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in self.input_dims):
+            raise TypeError(f"input_dims: expected a list of integers (one input size per modality), got {self.input_dims!r}")
         self.input_dims = tuple(int(d) for d in self.input_dims)
-        if len(self.input_dims) < 2:
-            raise ValueError(f"input_dims: expected one size per modality for M >= 2 modalities, got {self.input_dims}")
-        if not isinstance(self.n_classes, numbers.Integral) or self.n_classes < 2:
-            raise ValueError(f"n_classes: expected an integer >= 2, got {self.n_classes!r}")
+        if len(self.input_dims) < 2 or min(self.input_dims) < 1:
+            raise ValueError(f"input_dims: expected a positive size per modality for M >= 2 modalities, got {self.input_dims}")
+        Integer(2)("n_classes", self.n_classes, None)
 
     @property
     def M(self):
@@ -210,6 +242,13 @@ class EAU:
             p["cls.b"] = np.zeros(K, dtype=dtype)
         return p
 
+    def param_shapes(self):
+        """Name -> shape of :meth:`init_params`' arrays (computed once per configuration)."""
+        if getattr(self, "_shapes", (None,))[0] != self.config:
+            shapes = {k: tuple(v.shape) for k, v in self.init_params(np.random.default_rng(0)).items()}
+            self._shapes = (copy.copy(self.config), shapes)  # a copy: a config changed in place is seen
+        return self._shapes[1]
+
     def draw(self, n, rng, xp=np, dtype=np.float64):
         """Every random number one training step needs, drawn from ``rng``.
 
@@ -231,7 +270,6 @@ class EAU:
 
     # ------------------------------------------------------------ the loss
     def _encode(self, params, xs, masks):
-        check_inputs(xs, input_dims=self.input_dims)
         hs, enc_caches = encode_modalities(params, xs, self.config, masks)
         mus, ss, head_caches = [], [], []
         for m in range(self.M):
@@ -243,6 +281,7 @@ class EAU:
         xp = get_array_module(*mus, *ss)
         return xp.stack(mus), xp.stack(ss), (enc_caches, head_caches)
 
+    @accepts(params=_params, xs=_batch, y=_labels, draws=_draws)
     def loss_forward(self, params, xs, y, draws):
         r"""Total loss and its terms; a pure function of its arguments.
 
@@ -251,8 +290,6 @@ class EAU:
         host copy: the trainer copies them back once per epoch).
         """
         c = self.config
-        need = ["eps1", "eps2"] + (["eps_f"] if c.vib else []) + (["masks"] if c.keep_prob < 1.0 else [])
-        check_draws(draws, need)
         mus, ss, enc_caches = self._encode(params, xs, draws.get("masks"))
         terms, caches = {}, {"enc": enc_caches}
         total = 0.0
@@ -261,14 +298,8 @@ class EAU:
             anchors, caches["anchor"] = sample_forward(mus, ss, draws["eps1"])
             augs, caches["aug"] = sample_forward(mus, ss, draws["eps2"])
         if c.lambda_ura > 0:
-            ura, ura_caches = 0.0, []
-            for m in range(self.M):
-                l_m, c_m = ura_loss_forward(anchors[m], augs[m], tau=c.tau, variant=c.ura_variant)
-                ura = ura + l_m
-                ura_caches.append(c_m)
-            caches["ura"] = ura_caches
-            terms["ura"] = ura
-            total = total + c.lambda_ura * ura
+            terms["ura"], caches["ura"] = ura_loss_total_forward(anchors, augs, tau=c.tau, variant=c.ura_variant)
+            total = total + c.lambda_ura * terms["ura"]
         # SUFA: distribution alignment L_UDR (SPEC §4)
         if c.lambda_udr > 0:
             terms["udr"], caches["udr"] = udr_loss_forward(mus, ss, c.lambda_align, c.lambda_prior)
@@ -319,10 +350,9 @@ class EAU:
                     dz, grads[f"aux{m}.W"], grads[f"aux{m}.b"] = linear_backward(dlogits, c_lin)
                     daugs[m] += dz
             if c.lambda_ura > 0:
-                for m, c_m in enumerate(cache["ura"]):
-                    da, dg = ura_loss_backward(c.lambda_ura * dout, c_m)
-                    danchors[m] += da
-                    daugs[m] += dg
+                da, dg = ura_loss_total_backward(c.lambda_ura * dout, cache["ura"])
+                danchors += da
+                daugs += dg
             dmu_a, ds_a = sample_backward(danchors, cache["anchor"])
             dmu_g, ds_g = sample_backward(daugs, cache["aug"])
             dmus = dmus + dmu_a + dmu_g
@@ -342,46 +372,42 @@ class EAU:
         return grads
 
     # ---------------------------------------------------------- prediction
+    @accepts(params=_params, xs=_batch)
     def embed(self, params, xs):
         """Means and log-variances ``(mus, ss)``, stacks (M, N, D), without dropout."""
         mus, ss, _ = self._encode(params, xs, None)
         return mus, ss
 
+    @accepts(params=_params, xs=_batch)
     def fuse(self, params, xs):
         r"""The fused representation :math:`\hat x = \sum_m \alpha^m \mu^m` (N, D) (SPEC §6)."""
         c = self.config
-        mus, ss = self.embed(params, xs)
-        return fuse_forward(mus, ss, temperature=c.temperature, variant=c.fusion)[0]
+        return fuse_forward(*self.embed(params, xs), temperature=c.temperature, variant=c.fusion)[0]
 
+    @accepts(self=_with_vib, params=_params, xs=_batch)
     def vib_code(self, params, xs):
         r"""The VIB code's Gaussian :math:`(\mu_f, s_f)`, each (N, Z) (SPEC §7); its KL to the prior is the rate."""
-        if not self.config.vib:
-            raise ValueError("vib_code: this model was built with vib=False (no bottleneck)")
         (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs), *(params[k] for k in _VIB_NAMES[:4]))
         return mu_f, s_f
 
+    @accepts(params=_params, xs=_batch)
     def predict_proba(self, params, xs):
-        r"""Class probabilities from the fused means through :math:`\text{dec}(\mu_f)` (SPEC §7)."""
-        c = self.config
-        if c.vib:
-            mu_f, _ = self.vib_code(params, xs)
-            logits = mu_f @ params["vib.W_out"] + params["vib.b_out"]
-        else:
-            fused = self.fuse(params, xs)
-            logits = fused @ params["cls.W"] + params["cls.b"]
-        return softmax(logits, axis=1)
+        r"""Class probabilities from the fused means: :func:`~mini_eau.vib.vib_predict`, i.e. :math:`\text{dec}(\mu_f)` (SPEC §7)."""
+        fused = self.fuse(params, xs)
+        if self.config.vib:
+            return vib_predict(fused, *(params[k] for k in _VIB_NAMES))
+        return softmax(linear_forward(fused, params["cls.W"], params["cls.b"])[0], axis=1)
 
+    @accepts(params=_params, xs=_batch)
     def uncertainty(self, params, xs):
         r"""Per-sample, per-modality aleatoric uncertainty :math:`u_i^m = \text{mean}_d\, \sigma_{i,d}^m` (M, N)."""
-        xp = get_array_module(*xs)
-        _, ss = self.embed(params, xs)
-        return xp.mean(xp.exp(0.5 * ss), axis=2)
+        return modality_uncertainty(self.embed(params, xs)[1])
 
+    @accepts(params=_params, xs=_batch)
     def fusion_weights(self, params, xs):
         """The fusion weights (M, N), averaged over dimensions for per-dimension variants."""
         c = self.config
-        _, ss = self.embed(params, xs)
-        w = uncertainty_weights(ss, temperature=c.temperature, variant=c.fusion)
+        w = uncertainty_weights(self.embed(params, xs)[1], temperature=c.temperature, variant=c.fusion)
         return w if w.ndim == 2 else w.mean(axis=2)
 
 

@@ -1,57 +1,30 @@
 r"""A heteroscedastic MLP regressor with MC dropout: the 1-D teaching example of SPEC §9.
 
-The network predicts, for every input, a Gaussian
-:math:`\mathcal N(\mu(x), e^{s(x)})`:
+The network predicts :math:`\mathcal N(\mu(x), e^{s(x)})` for every input:
+the tanh encoder of SPEC §1 (with dropout) and the Gaussian head of SPEC §2,
+trained with the Gaussian NLL, so :math:`e^{s(x)}` learns the noise in the
+data (*aleatoric*).  Fresh dropout masks at prediction time (MC dropout, Gal
+& Ghahramani 2016) sample sub-networks that disagree where the data left the
+function unconstrained (*epistemic*); :func:`predict_regressor` returns both,
+split by :func:`~mini_eau.uncertainty.decompose_variance`.  Why tanh: NOTES.md.
 
-.. code-block:: text
-
-    x -> Linear -> tanh -> dropout -> [Linear -> tanh -> dropout] -> Gaussian head (mu, s)
-
-and is trained with the Gaussian negative log-likelihood, so :math:`e^{s(x)}`
-learns the noise in the data — *aleatoric* uncertainty.  Running it again with
-fresh dropout masks (MC dropout, Gal & Ghahramani 2016) samples sub-networks;
-where the training data left the function unconstrained the samples disagree —
-*epistemic* uncertainty.  :func:`predict_regressor` returns both, split by
-:func:`~mini_eau.uncertainty.decompose_variance`.
-
-Why tanh (SPEC §1 allows ReLU or tanh), on evidence from the gap data of the
-tests (inputs in [-3, -1] and [1, 3]).  Ratio of the epistemic variance in
-the middle of the gap to that on the training inputs, same network and
-training otherwise (200 points, 4 seeds, 100-600 epochs, keep_prob 0.5-0.9):
-tanh 1.2-3.0x, ReLU 0.3-2.0x and mostly about 1x, i.e. no signal.  With the
-settings of :func:`fit_regressor` (2000 points, 3000 steps) tanh reaches
-3.1-4.7x over 12 seeds.  Tanh units also make every finite-difference
-gradient check valid without steering inputs off a kink.  (MC dropout is
-known to be weak at *in-between* uncertainty — Foong et al., 2019 — and it
-needs enough data and training to show it at all.)
-
-The parameters live in a dict of arrays (what :class:`~mini_eau.optim.Adam`
-updates): ``W1, b1`` (first hidden layer), optionally ``W2, b2`` (second),
-and the head ``W_mu, b_mu, W_s, b_s`` with one output column each.
+Parameters: ``W1, b1`` (first hidden layer), optionally ``W2, b2``, and the
+head ``W_mu, b_mu, W_s, b_s`` with one output column each.
 """
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy
 
 from .backend import asarray, get_array_module, noise_generator
+from .encoders import draw_masks, encoder_backward, encoder_forward
 from .gaussian import gaussian_head_backward, gaussian_head_forward
 from .gradcheck import Case, register
-from .layers import (
-    dropout_backward,
-    dropout_forward,
-    gaussian_nll_backward,
-    gaussian_nll_forward,
-    linear_backward,
-    linear_forward,
-    tanh_backward,
-    tanh_forward,
-)
+from .layers import gaussian_nll_backward, gaussian_nll_forward
 from .optim import Adam
 from .uncertainty import mc_dropout_predict
-from .validation import check_array, check_keep_prob, check_positive, unbox
+from .validation import KEEP_PROB, Array, Choice, Instance, Integer, Optional, Real, accepts, checks_dout, unbox
 
 __all__ = [
     "init_regressor",
@@ -62,33 +35,52 @@ __all__ = [
 ]
 
 _HEAD = ("W_mu", "b_mu", "W_s", "b_s")
+_RNG = Instance(numpy.random.Generator, "a numpy.random.Generator")
 
 
 def _n_hidden(params):
-    """Number of hidden layers, read from the keys (W1, b1[, W2, b2]); every shape checked by name."""
-    if not isinstance(params, dict):
-        raise TypeError(f"params: expected a dict of name -> array, got {type(params).__name__}")
-    n = 2 if "W2" in params else 1
-    want = [f"{p}{l}" for l in range(1, n + 1) for p in ("W", "b")] + list(_HEAD)
+    return 2 if "W2" in params else 1
+
+
+def _layers(params):
+    """The hidden layers' weights and biases as the lists :func:`encoder_forward` takes."""
+    L = range(1, _n_hidden(params) + 1)
+    return [params[f"W{l}"] for l in L], [params[f"b{l}"] for l in L]
+
+
+def _as_column(x):
+    """1-D inputs (N,) are N samples of one feature."""
+    return x[:, None] if x.ndim == 1 else x
+
+
+# ---------------------------------------------------------------- specs
+def _params(name, params, call):
+    """The dict of :func:`init_regressor`: its keys, and every shape from the hidden width H."""
+    Instance(dict, "a dict of name -> array")(name, params, call)
+    want = [f"{p}{l}" for l in range(1, _n_hidden(params) + 1) for p in ("W", "b")] + list(_HEAD)
     if set(params) != set(want):
-        raise ValueError(f"params: expected the keys {want} (one or two hidden layers), got {sorted(params)}")
-    check_array("params['W1']", params["W1"], ndim=2)
-    hidden = unbox(params["W1"]).shape[1]
-    shapes = {"b1": (hidden,), "W2": (hidden, hidden), "b2": (hidden,),
-              "W_mu": (hidden, 1), "b_mu": (1,), "W_s": (hidden, 1), "b_s": (1,)}
-    for k in want[1:]:
-        check_array(f"params[{k!r}]", params[k], shape=shapes[k])
-    return n
+        raise ValueError(f"{name}: expected the keys {want} (one or two hidden layers), got {sorted(params)}")
+    shapes = {"W1": "F H", "b1": "H", "W2": "H H", "b2": "H", "W_mu": "H 1", "b_mu": "1", "W_s": "H 1", "b_s": "1"}
+    for k in want:
+        Array(shapes[k])(f"{name}[{k!r}]", params[k], call)
 
 
+def _inputs(name, x, call):
+    """(N,) or (N, F), F the input size of ``params['W1']``."""
+    Array("N" if unbox(x).ndim == 1 else "N F")(name, x, call)
 
 
-def _as_column(name, x):
-    """1-D inputs (N,) are read as N samples of one feature."""
-    check_array(name, x, ndim=(1, 2))
-    return x[:, None] if unbox(x).ndim == 1 else x
+def _masks(name, masks, call):
+    """One (N, H) keep-mask per hidden layer."""
+    n_hidden = _n_hidden(call.args["params"])
+    if not isinstance(masks, (list, tuple)) or len(masks) != n_hidden:
+        got = f"a list of {len(masks)}" if isinstance(masks, (list, tuple)) else type(masks).__name__
+        raise ValueError(f"{name}: expected a list of {n_hidden} keep-masks (one per hidden layer), got {got}")
+    for l, mask in enumerate(masks):
+        Array("N H")(f"{name}[{l}]", mask, call)
 
 
+@accepts(rng=_RNG, n_in=Integer(1), hidden=Integer(1), n_layers=Choice((1, 2)))
 def init_regressor(rng, n_in=1, hidden=64, n_layers=2, s_init=0.0):
     r"""Fresh parameters for :func:`regressor_loss_forward`.
 
@@ -110,13 +102,6 @@ def init_regressor(rng, n_in=1, hidden=64, n_layers=2, s_init=0.0):
     s_init : float
         Initial log-variance (0: unit variance).
     """
-    if not isinstance(rng, numpy.random.Generator):
-        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    for name, v in (("n_in", n_in), ("hidden", hidden)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
-    if n_layers not in (1, 2):
-        raise ValueError(f"n_layers: expected 1 or 2 hidden layers, got {n_layers!r}")
     p = {"W1": rng.standard_normal((n_in, hidden)) / math.sqrt(n_in),
          "b1": rng.uniform(-3.0, 3.0, hidden)}
     if n_layers == 2:
@@ -128,40 +113,24 @@ def init_regressor(rng, n_in=1, hidden=64, n_layers=2, s_init=0.0):
 
 
 def _network_forward(params, x, masks, keep_prob):
-    """Hidden layers and the Gaussian head: ((mu, s), cache), mu and s of shape (N, 1)."""
-    n_hidden = _n_hidden(params)
-    x = _as_column("x", x)
-    n_in = unbox(params["W1"]).shape[0]
-    if unbox(x).shape[1] != n_in:
-        raise ValueError(f"x: expected {n_in} feature column(s) to match params['W1'] of shape "
-                         f"{tuple(unbox(params['W1']).shape)}, got shape {tuple(unbox(x).shape)}")
-    check_keep_prob(keep_prob)
-    if not isinstance(masks, (list, tuple)) or len(masks) != n_hidden:
-        got = f"a list of {len(masks)}" if isinstance(masks, (list, tuple)) else type(masks).__name__
-        raise ValueError(f"masks: expected a list of {n_hidden} keep-masks (one per hidden layer), got {got}")
-    h, caches = x, []
-    for l in range(1, n_hidden + 1):
-        a, c_lin = linear_forward(h, params[f"W{l}"], params[f"b{l}"])
-        t, c_act = tanh_forward(a)
-        check_array(f"masks[{l - 1}]", masks[l - 1], shape=tuple(unbox(t).shape))
-        h, c_drop = dropout_forward(t, masks[l - 1], keep_prob)
-        caches.append((c_lin, c_act, c_drop))
+    """The tanh encoder and the Gaussian head: ((mu, s), cache), mu and s of shape (N, 1)."""
+    h, c_enc = encoder_forward(_as_column(x), *_layers(params), masks, keep_prob, activation="tanh")
     (mu, s), c_head = gaussian_head_forward(h, *(params[k] for k in _HEAD))
-    return (mu, s), (caches, c_head)
+    return (mu, s), (c_enc, c_head)
 
 
 def _network_backward(dout, cache):
     """Gradient dict for the parameters of :func:`_network_forward`; ``dout = (dmu, ds)``."""
-    caches, c_head = cache
-    dh, dW_mu, db_mu, dW_s, db_s = gaussian_head_backward(dout, c_head)
-    grads = {"W_mu": dW_mu, "b_mu": db_mu, "W_s": dW_s, "b_s": db_s}
-    for l in range(len(caches), 0, -1):
-        c_lin, c_act, c_drop = caches[l - 1]
-        da = tanh_backward(dropout_backward(dh, c_drop), c_act)
-        dh, grads[f"W{l}"], grads[f"b{l}"] = linear_backward(da, c_lin)
+    c_enc, c_head = cache
+    dh, *g_head = gaussian_head_backward(dout, c_head)
+    _, dWs, dbs = encoder_backward(dh, c_enc)
+    grads = dict(zip(_HEAD, g_head))
+    for l, (dW, db) in enumerate(zip(dWs, dbs), start=1):
+        grads[f"W{l}"], grads[f"b{l}"] = dW, db
     return grads
 
 
+@accepts(params=_params, x=_inputs, y=Array("N", kind="fiu"), masks=_masks, keep_prob=KEEP_PROB)
 def regressor_loss_forward(params, x, y, masks, keep_prob):
     r"""Gaussian NLL of the heteroscedastic MLP, with explicit dropout keep-masks (SPEC §1, §9).
 
@@ -204,29 +173,23 @@ def regressor_loss_forward(params, x, y, masks, keep_prob):
 
     Numerics
     --------
-    :math:`s` is a bounded log-variance (SPEC §2), so :math:`e^{-s} \le e^{10}`:
-    the NLL and its gradients stay finite even for a wildly wrong mean.
+    :math:`s` is bounded (SPEC §2): :math:`e^{-s} \le e^{10}`, finite even for a wildly wrong mean.
     """
-    n_hidden = _n_hidden(params)
-    xc = _as_column("x", x)
-    check_array("y", y, shape=(unbox(xc).shape[0],), dtype_kind="fiu")
-    (mu, s), c_net = _network_forward(params, xc, masks, keep_prob)
+    (mu, s), c_net = _network_forward(params, x, masks, keep_prob)
     xp = get_array_module(mu)
-    loss, c_nll = gaussian_nll_forward(mu, s, xp.reshape(xp.asarray(y, dtype=unbox(mu).dtype), (-1, 1)))
-    return loss, (c_net, c_nll, n_hidden)
+    loss, c_nll = gaussian_nll_forward(mu, s, xp.reshape(xp.asarray(y, dtype=mu.dtype), (-1, 1)))
+    return loss, (c_net, c_nll)
 
 
+@checks_dout
 def regressor_loss_backward(dout, cache):
     """Gradients of :func:`regressor_loss_forward`: a dict with the same keys as ``params``."""
-    c_net, c_nll, _ = cache
+    c_net, c_nll = cache
     return _network_backward(gaussian_nll_backward(dout, c_nll), c_net)
 
 
-def _draw_masks(rng, n, hidden, n_hidden, keep_prob):
-    # astype (not numpy.asarray): a device generator's masks stay on the device
-    return [(rng.random((n, hidden)) < keep_prob).astype(numpy.float64) for _ in range(n_hidden)]
-
-
+@accepts(x=_inputs, y=Array("N", kind="fiu"), rng=_RNG, hidden=Integer(1), keep_prob=KEEP_PROB, epochs=Integer(1),
+         lr=Real(), batch_size=Integer(1), n_layers=Choice((1, 2)))
 def fit_regressor(x, y, rng, hidden=64, keep_prob=0.9, epochs=375, lr=1e-2, batch_size=256, n_layers=2):
     r"""Train the heteroscedastic regressor with Adam and dropout; return its parameters.
 
@@ -234,12 +197,8 @@ def fit_regressor(x, y, rng, hidden=64, keep_prob=0.9, epochs=375, lr=1e-2, batc
     the same masks the MC-dropout prediction later samples from); shuffling
     comes from ``rng`` too, so one seed reproduces the run.
 
-    The defaults are the settings of the 1-D teaching example (SPEC §11):
-    2000 points with a gap, batch 256, 375 epochs = 3000 Adam steps at
-    ``lr=1e-2``.  Fewer points or steps leave the dropout noise on the
-    training inputs high and the gap/training contrast of the epistemic
-    variance small (about 1.5-2x after 400-600 steps on 200 points); see
-    ``tests/test_regression.py``.
+    The defaults are the settings of the 1-D teaching example (SPEC §11;
+    why these, NOTES.md): 2000 points with a gap, batch 256, 3000 Adam steps.
 
     Parameters
     ----------
@@ -258,19 +217,10 @@ def fit_regressor(x, y, rng, hidden=64, keep_prob=0.9, epochs=375, lr=1e-2, batc
     -------
     dict of arrays (see :func:`init_regressor`), on the backend of ``x``.
     """
-    if not isinstance(rng, numpy.random.Generator):
-        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    xc = _as_column("x", x)
-    n = unbox(xc).shape[0]
-    check_array("y", y, shape=(n,), dtype_kind="fiu")
-    check_keep_prob(keep_prob)
-    check_positive("lr", lr)
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
-    xp = get_array_module(xc)
+    xc = _as_column(x)
+    n, xp = xc.shape[0], get_array_module(xc)
     params = {k: asarray(v, xp=xp) for k, v in
-              init_regressor(rng, n_in=unbox(xc).shape[1], hidden=hidden, n_layers=n_layers).items()}
+              init_regressor(rng, n_in=xc.shape[1], hidden=hidden, n_layers=n_layers).items()}
     opt = Adam(params, lr=lr)
     y = asarray(y, xp=xp)
     noise_rng = noise_generator(rng, xp)  # masks drawn on the backend: no copy inside a step
@@ -278,12 +228,13 @@ def fit_regressor(x, y, rng, hidden=64, keep_prob=0.9, epochs=375, lr=1e-2, batc
         order = asarray(rng.permutation(n), xp=xp)  # one small copy per epoch
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            masks = _draw_masks(noise_rng, idx.shape[0], hidden, n_layers, keep_prob)
+            masks = draw_masks(noise_rng, idx.shape[0], [hidden] * n_layers, 1, keep_prob, xp)[0]
             _, cache = regressor_loss_forward(params, xc[idx], y[idx], masks, keep_prob)
             opt.step(regressor_loss_backward(1.0, cache))
     return params
 
 
+@accepts(params=_params, x=_inputs, rng=Optional(_RNG), n_passes=Integer(1), keep_prob=KEEP_PROB)
 def predict_regressor(params, x, rng=None, n_passes=100, keep_prob=0.9):
     r"""Predict with the trained regressor (SPEC §9).
 
@@ -296,22 +247,19 @@ def predict_regressor(params, x, rng=None, n_passes=100, keep_prob=0.9):
       ``(mean, aleatoric, epistemic)``, each (N,): :math:`\mu_*`,
       :math:`\mathbb E_t[e^{s_t}]`, :math:`\operatorname{Var}_t[\mu_t]`.
     """
-    n_hidden = _n_hidden(params)
-    xc = _as_column("x", x)
-    hidden = unbox(params["W1"]).shape[1]
-    xp = get_array_module(xc, *params.values())
-    if rng is None:
-        masks = [xp.ones((unbox(xc).shape[0], hidden)) for _ in range(n_hidden)]
-        (mu, s), _ = _network_forward(params, xc, masks, 1.0)
+    xp = get_array_module(x, *params.values())
+    hidden = [params["W1"].shape[1]] * _n_hidden(params)
+    if rng is None:  # inverted dropout: no masks, no rescaling
+        keep = [xp.ones((x.shape[0], h)) for h in hidden]
+        (mu, s), _ = _network_forward(params, x, keep, 1.0)
         return mu[:, 0], xp.exp(s[:, 0])
-    check_keep_prob(keep_prob)
 
     def one_pass(xb, g):
-        masks = [asarray(m, xp=xp) for m in _draw_masks(g, unbox(xb).shape[0], hidden, n_hidden, keep_prob)]
+        masks = draw_masks(g, xb.shape[0], hidden, 1, keep_prob, xp)[0]
         (mu, s), _ = _network_forward(params, xb, masks, keep_prob)
         return mu[:, 0], xp.exp(s[:, 0])
 
-    return mc_dropout_predict(one_pass, xc, n_passes, rng)
+    return mc_dropout_predict(one_pass, x, n_passes, rng)
 
 
 # ------------------------------------------------------------ gradient checks
@@ -343,7 +291,7 @@ def _regressor_cases(rng):
         # a trained-looking head, not the zero start, so every path carries gradient
         for k in _HEAD:
             p[k] = 0.5 * rng.standard_normal(p[k].shape)
-        masks = _draw_masks(rng, n, hidden, n_layers, keep)
+        masks = draw_masks(rng, n, [hidden] * n_layers, 1, keep)[0]
         x, y = rng.uniform(-3, 3, (n, n_in)), rng.standard_normal(n)
         names = ["W1", "b1"] + (["W2", "b2"] if n_layers == 2 else []) + list(_HEAD)
         args = [x, y] + [p[k] for k in names] + masks + [keep]

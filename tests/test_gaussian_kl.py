@@ -119,7 +119,7 @@ def test_udr_counts_ordered_pairs_for_three_modalities():
 
 
 def test_udr_errors_and_extremes():
-    with pytest.raises(ValueError, match="mus: expected a stack over M >= 2"):
+    with pytest.raises(ValueError, match=r"mus: expected shape \(M >= 2, N, D\)"):
         udr_loss_forward(np.zeros((1, 2, 3)), np.zeros((1, 2, 3)))
     with pytest.raises(ValueError, match="ss: expected shape"):
         udr_loss_forward(np.zeros((2, 2, 3)), np.zeros((2, 3, 3)))
@@ -139,3 +139,11 @@ def test_sample_gradient_extremes():
     s = np.array([[-50.0, 50.0]])
     z, cache = sample_forward(np.array([[1e3, -1e3]]), s, np.array([[1.0, -1.0]]))
     assert np.isfinite(z).all() and all(np.isfinite(g).all() for g in sample_backward(np.ones((1, 2)), cache))
+
+
+def test_head_errors_name_the_callers_argument():
+    # not "W" (the name inside linear_forward): the caller passed W_mu
+    with pytest.raises(ValueError, match=r"^W_mu: expected shape \(4, D\), got \(5, 2\)"):
+        gaussian_head_forward(np.ones((3, 4)), np.ones((5, 2)), np.ones(2), np.ones((4, 2)), np.ones(2))
+    with pytest.raises(ValueError, match=r"^b_s: expected shape \(2,\), got \(3,\)"):
+        gaussian_head_forward(np.ones((3, 4)), np.ones((4, 2)), np.ones(2), np.ones((4, 2)), np.ones(3))

@@ -151,3 +151,42 @@ def test_precision_baseline_is_the_product_of_experts():
     model = make_method("precision", [16, 16], 4, EAUConfig(temperature=0.1))
     assert model.config.fusion == "precision" and model.config.temperature == 1.0
     assert make_method("mean", [16, 16], 4).config.fusion == "mean"
+
+
+def test_wrong_types_for_config_and_input_dims_name_the_argument():
+    with pytest.raises(TypeError, match=r"config: expected an EAUConfig"):
+        EAU([16, 16], 4, {"hidden": (8,)})
+    with pytest.raises(TypeError, match="input_dims: expected a list of integers"):
+        EAU(16, 4)
+    with pytest.raises(TypeError, match="input_dims: expected a list of integers"):
+        EAU([16.0, 16], 4)
+    with pytest.raises(ValueError, match="input_dims"):
+        EAU([16], 4)
+
+
+def test_components_inside_the_model_are_not_rechecked(monkeypatch):
+    """Checks at the edge: loss_forward checks its parameters and batch once, never the arrays it passes inward."""
+    from mini_eau import model as model_module, validation
+
+    calls = []
+    real = validation.check_array
+    spy = lambda name, *a, **k: calls.append(name) or real(name, *a, **k)  # noqa: E731
+    monkeypatch.setattr(validation, "check_array", spy)
+    monkeypatch.setattr(model_module, "check_array", spy)
+    model = EAU([5, 4], 3, EAUConfig(hidden=(6,), d_embed=3))
+    rng = np.random.default_rng(0)
+    params = model.init_params(rng)
+    xs = [rng.standard_normal((4, 5)), rng.standard_normal((4, 4))]
+    model.loss_forward(params, xs, rng.integers(0, 3, 4), model.draw(4, rng))
+    assert sorted(calls) == ["xs[0]", "xs[1]"]  # the parameters' shapes are compared in one go
+
+
+def test_bad_parameters_are_named_at_the_model_edge():
+    model = EAU([5, 4], 3, EAUConfig(hidden=(6,), d_embed=3))
+    rng = np.random.default_rng(0)
+    params = model.init_params(rng)
+    xs = [rng.standard_normal((4, 5)), rng.standard_normal((4, 4))]
+    with pytest.raises(ValueError, match=r"params\['head0.W_mu'\]: expected shape \(6, 3\), got \(6, 2\)"):
+        model.loss_forward({**params, "head0.W_mu": np.zeros((6, 2))}, xs, rng.integers(0, 3, 4), model.draw(4, rng))
+    with pytest.raises(ValueError, match="params: expected the parameters of model.init_params"):
+        model.predict_proba({k: v for k, v in params.items() if k != "vib.b_out"}, xs)

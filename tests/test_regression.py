@@ -104,11 +104,11 @@ def test_errors_name_the_argument():
         predict_regressor(p, x, rng=rng, keep_prob=1.5)
     with pytest.raises(ValueError, match="y: expected shape"):
         regressor_loss_forward(p, x, rng.standard_normal(4), _ones(p, 3), 1.0)
-    with pytest.raises(ValueError, match="x: expected a 1 or 2-d array"):
+    with pytest.raises(ValueError, match="x: expected a 2-d array"):
         regressor_loss_forward(p, np.zeros((3, 1, 1)), y, _ones(p, 3), 1.0)
     with pytest.raises(ValueError, match="params: expected the keys"):
         regressor_loss_forward({k: v for k, v in p.items() if k != "b_s"}, x, y, _ones(p, 3), 1.0)
-    with pytest.raises(ValueError, match="x: expected 1 feature column"):
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, 1\), got \(3, 2\)"):
         regressor_loss_forward(p, rng.standard_normal((3, 2)), y, _ones(p, 3), 1.0)
     with pytest.raises(ValueError, match=r"params\['W_s'\]: expected shape \(4, 1\)"):
         regressor_loss_forward({**p, "W_s": np.zeros((4, 2))}, x, y, _ones(p, 3), 1.0)

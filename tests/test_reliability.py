@@ -138,3 +138,26 @@ def test_same_seed_bit_identical_in_one_process_and_across_processes():
     env = dict(os.environ, PYTHONPATH=root)
     other = subprocess.run([sys.executable, "-c", _RUN], capture_output=True, text=True, env=env, check=True)
     assert other.stdout.strip() == a
+
+
+# --------------------------------------------- checks at the edge, the same rule for every pair
+def _core_cases():
+    from mini_eau.gradcheck import registered
+
+    for name, factory in sorted(registered().items()):
+        case = factory(RNG(0))[0]
+        if hasattr(case.forward, "specs"):  # a library pair declared with @accepts (not the kit's, not a model face)
+            yield pytest.param(case, id=name)
+
+
+def _wrong_like(out):
+    if isinstance(out, tuple):
+        return (_wrong_like(out[0]),) + tuple(np.ones_like(o) for o in out[1:])
+    return np.ones(np.shape(out) + (2,))
+
+
+@pytest.mark.parametrize("case", list(_core_cases()))
+def test_every_backward_checks_dout_against_its_forwards_output(case):
+    out, cache = case.forward(*case.args, **case.kwargs)
+    with pytest.raises(ValueError, match=r"^d\w*(\[0\])?: expected"):
+        case.backward(_wrong_like(out), cache)

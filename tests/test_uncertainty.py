@@ -155,7 +155,7 @@ def test_errors_name_the_argument():
         decompose_variance(np.zeros((3, 2)), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="variances: expected non-negative"):
         decompose_variance(np.zeros(3), np.array([1.0, -0.5, 1.0]))
-    with pytest.raises(ValueError, match="mus: expected a stack of T >= 1"):
+    with pytest.raises(ValueError, match=r"mus: expected shape \(T >= 1, ...\), got \(0, 2\)"):
         decompose_variance(np.zeros((0, 2)), np.zeros((0, 2)))
     with pytest.raises(ValueError, match="mus: contains NaN"):
         decompose_variance(np.array([np.nan]), np.ones(1))
