@@ -37,7 +37,7 @@ from mini_eau.kl import (kl_gaussians_backward, kl_gaussians_forward, kl_standar
                          udr_loss_backward, udr_loss_forward)
 from mini_eau.layers import gaussian_nll_forward
 
-%config InlineBackend.figure_format = "png"
+# %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
@@ -320,64 +320,48 @@ plt.show()
 #
 # Multiply each by `dout[:, None]` (one upstream number per sample, broadcast over $d$).
 # The forward below is the library's `kl_gaussians_forward`; it just keeps the inputs as
-# the cache so your backward can use them. Edit the stub, set `IMPLEMENTED = True`, run the
-# check.
+# the cache so your backward can use them. Write the body of `my_kl_backward` (in the student
+# notebook: replace the `raise NotImplementedError()` line), then run the check below it: it grades
+# *your* function against central finite differences and against autograd applied to the very
+# same library forward.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "kl_forward_with_inputs", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def kl_forward_with_inputs(mu_p, s_p, mu_q, s_q):
     """The library's forward; the cache is simply the inputs."""
     kl, _ = kl_gaussians_forward(mu_p, s_p, mu_q, s_q)
     return kl, (mu_p, s_p, mu_q, s_q)
 
 
-IMPLEMENTED = False
-
-
+# %% nbgrader={"grade": false, "grade_id": "my_kl_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_kl_backward(dout, cache):
     mu_p, s_p, mu_q, s_q = cache
     g = dout[:, None]
-    dmu_p = ds_p = dmu_q = ds_q = np.zeros_like(mu_p)   # your code: replace these four
-    return dmu_p, ds_p, dmu_q, ds_q
-
-
-# %%
-check_args = [rng.standard_normal((3, 4)) for _ in range(4)]
-if IMPLEMENTED:
-    report = check_backward(kl_forward_with_inputs, my_kl_backward, check_args)
-    print(report)
-    print("passed" if report.passed else "not yet: compare your formulas with the derivation above")
-
-# %% [markdown]
-# ### Reference solution
-#
-# $$\frac{\partial\mathrm{KL}}{\partial\mu_p} = \delta e^{-s_q},\quad
-#   \frac{\partial\mathrm{KL}}{\partial\mu_q} = -\delta e^{-s_q},\quad
-#   \frac{\partial\mathrm{KL}}{\partial s_p} = \tfrac12\big(e^{s_p-s_q} - 1\big),\quad
-#   \frac{\partial\mathrm{KL}}{\partial s_q} = \tfrac12\big(1 - e^{s_p-s_q} - \delta^2 e^{-s_q}\big).$$
-#
-# ($e^{s_p}e^{-s_q}$ is computed as $e^{s_p - s_q}$: one exponential of a difference cannot
-# overflow where a product of two exponentials would.) It is checked against central finite
-# differences and against autograd applied to the very same library forward.
-
-# %%
-def solution_kl_backward(dout, cache):
-    mu_p, s_p, mu_q, s_q = cache
-    g = dout[:, None]
+    ### BEGIN SOLUTION
+    # e^{s_p} e^{-s_q} is computed as e^{s_p - s_q}: one exponential of a difference cannot
+    # overflow where a product of two exponentials would
     delta = mu_p - mu_q
     inv_q = np.exp(-s_q)
     ratio = np.exp(s_p - s_q)
-    return g * delta * inv_q, 0.5 * g * (ratio - 1.0), -g * delta * inv_q, 0.5 * g * (1.0 - ratio - delta ** 2 * inv_q)
+    dmu_p, ds_p = g * delta * inv_q, 0.5 * g * (ratio - 1.0)
+    dmu_q, ds_q = -g * delta * inv_q, 0.5 * g * (1.0 - ratio - delta ** 2 * inv_q)
+    ### END SOLUTION
+    return dmu_p, ds_p, dmu_q, ds_q
 
 
-solution_report = check_backward(kl_forward_with_inputs, solution_kl_backward, check_args)
-print(solution_report)
-assert solution_report.passed
+# %% nbgrader={"grade": true, "grade_id": "check_kl_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((3, 4)) for _ in range(4)]
+report = check_backward(kl_forward_with_inputs, my_kl_backward, check_args)
+print(report)
+assert report.passed, "not yet: compare your formulas with the derivation above"
 # and it agrees with the library's own backward
 _, lib_cache = kl_gaussians_forward(*check_args)
-_, sol_cache = kl_forward_with_inputs(*check_args)
-dout_t = rng.standard_normal(3)
-print("max rel. error vs kl_gaussians_backward:",
-      max(rel_error(a, b) for a, b in zip(solution_kl_backward(dout_t, sol_cache), kl_gaussians_backward(dout_t, lib_cache))))
+_, my_cache = kl_forward_with_inputs(*check_args)
+dout_t = check_rng.standard_normal(3)
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_kl_backward(dout_t, my_cache),
+                                                         kl_gaussians_backward(dout_t, lib_cache)))
+print(f"max rel. error vs kl_gaussians_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
 
 # %% [markdown]
 # ## What the notebook showed — checked
