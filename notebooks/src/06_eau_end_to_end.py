@@ -114,13 +114,15 @@ print("methods:", METHODS)
 #
 # `run_demo` is the library's main job (`python -m mini_eau demo`): it trains every method with
 # `fit` and a generator seeded with `[seed, index of the method]`, evaluates both sweeps, adds the
-# oracle, and prints accuracy per level with the robustness score (SPEC §12: area under the
+# oracle, and reports accuracy per level with the robustness score (SPEC §12: area under the
 # accuracy-vs-noise curve divided by the noise range, i.e. the mean accuracy over the range).
-# Here it writes nothing (`out=None`) and, with `return_trained=True`, also returns every trained
-# model (`trained[name]`: the model and its parameters), which the analysis below uses.
+# Here it writes and prints nothing (`out=None`, a silent `log`) and, with `return_trained=True`,
+# also returns every trained model (`trained[name]`: the model and its parameters), which the
+# analysis below uses.
 
 # %%
-results, trained = run_demo(data="toy", seed=SEED, fast=FAST, out=None, figures=False, return_trained=True)
+results, trained = run_demo(data="toy", seed=SEED, fast=FAST, out=None, figures=False, return_trained=True,
+                            log=lambda *a: None)
 eau = trained["eau"]                          # EAU's trained model and parameters, for the analysis below
 w_noisy_a = np.array(results["fusion_weight_noisy"])      # mean weight on A over sweep A, per level
 w_noisy_b = np.array(results["fusion_weight_noisy_b"])    # mean weight on B over the mirror sweep
@@ -142,9 +144,11 @@ for ax, table, noisy in ((axes[0], acc, "A"), (axes[1], acc_b, "B")):
 axes[0].legend(fontsize=8, ncol=2, loc="lower left")
 plt.tight_layout()
 plt.show()
-print(f"{'method':11s} {'acc at s^A=6':>12s} {'acc at s^B=6':>12s} {'robustness (A)':>15s}")
+print(f"accuracy vs noise on A (B at 1); {settings.epochs} epochs")
+print(f"{'method':11s}" + "".join(f"{lv:>7g}" for lv in levels) + f"{'robustness':>12s}{'acc at s^B=6':>14s}")
 for name in acc:
-    print(f"{name:11s} {acc[name][-1]:12.3f} {acc_b[name][-1]:12.3f} {results['robustness_auc'][name]:15.3f}")
+    print(f"{name:11s}" + "".join(f"{x:7.3f}" for x in acc[name])
+          + f"{metrics.robustness_auc(levels, acc[name]):12.3f}{acc_b[name][-1]:14.3f}")
 
 # %% [markdown]
 # What the curves say:
