@@ -70,7 +70,7 @@ print(f"FAST={FAST}: {settings}")
 # the arrays below are the ones the methods are trained and tested on.
 
 # %%
-train, sweep_a, sweep_b, levels, names = prepare_data("toy", SEED, FAST, rng)
+train, sweep_a, sweep_b, levels, names = prepare_data(data="toy", seed=SEED, fast=FAST, rng=rng)
 print(f"training set: {len(train)} samples, noise array {train.noise.shape} (modality, sample); "
       f"s^A in [{train.noise[0].min():.3f}, {train.noise[0].max():.3f}], "
       f"s^B in [{train.noise[1].min():.3f}, {train.noise[1].max():.3f}]")

@@ -115,7 +115,7 @@ twice = add_noise(add_noise(test, "left", 0.3, np.random.default_rng(1)), "left"
 print(f"add_noise twice (0.3 then 0.4): recorded scale {twice.noise[0, 0]:.3f} = sqrt(0.3^2 + 0.4^2); "
       f"right view untouched: {np.array_equal(twice.xs[1], test.xs[1])}")
 
-train, sweep_a, sweep_b, levels, names = prepare_data("digits", SEED, FAST, rng)
+train, sweep_a, sweep_b, levels, names = prepare_data(data="digits", seed=SEED, fast=FAST, rng=rng)
 assert np.array_equal(sweep_a[0].y, test.y) and levels == list(DIGITS_LEVELS)
 print(f"training set: {len(train)} images, per-sample noise in [{train.noise.min():.3f}, {train.noise.max():.3f}] "
       f"(mean {train.noise.mean():.3f}; U(0, {DIGITS_TRAIN_NOISE:g}) has mean {DIGITS_TRAIN_NOISE / 2:g})")
