@@ -127,6 +127,9 @@ def build(src: Path, force_execute: bool = False):
 
 
 def main(argv):
+    # the kernels inherit this environment: MPLBACKEND=Agg (set by the test suite) would replace
+    # the inline backend and leave the committed notebooks without figures
+    os.environ.pop("MPLBACKEND", None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("only", nargs="*", help="number prefixes of the notebooks to build (default: all)")
     parser.add_argument("--execute", action="store_true", help="re-execute even if the source is unchanged")
