@@ -371,7 +371,12 @@ assert exercise_vs_library < 1e-12, exercise_vs_library
 #   for every pair, is 0 for equal Gaussians and is not symmetric;
 # * $L_{UDR}$ for two modalities is the Jeffreys divergence plus the prior terms;
 # * training with $L_{UDR}$ makes the mean KL between the modalities a clear factor smaller than
-#   both before training and after training without it, at a similar accuracy.
+#   both before training (more than 7x) and after training without it (more than 10x), at a
+#   similar accuracy (above 0.8).
+#
+# The thresholds hold in fast and full mode; they sit well below the seed-to-seed spread (fast mode,
+# this seed and four others): before/with 14–20x (full mode: 30x), without/with 27–67x (full: 86x),
+# accuracy with $L_{UDR}$ 0.89–0.94 and never more than 0.02 from the run without it.
 
 # %%
 assert np.all(s > S_MIN) and np.all(s < S_MAX) and abs(slope[0, 250] - 1.0) < 1e-12
@@ -381,8 +386,8 @@ assert abs(udr - by_hand) < 1e-12
 kl_before, acc_before = results["before training"]
 kl_without, acc_without = results["trained without L_UDR"]
 kl_with, acc_with = results["trained with L_UDR"]
-assert kl_with < kl_before / 3, (kl_with, kl_before)
-assert kl_with < kl_without / 5, (kl_with, kl_without)
-assert acc_with > acc_without - 0.05 and acc_with > 0.7, (acc_with, acc_without)
+assert kl_with < kl_before / 7, (kl_with, kl_before)
+assert kl_with < kl_without / 10, (kl_with, kl_without)
+assert acc_with > acc_without - 0.05 and acc_with > 0.8, (acc_with, acc_without)
 print(f"all checks passed: KL before {kl_before:.2f} -> with L_UDR {kl_with:.2f} "
       f"(factor {kl_before / kl_with:.1f}); without L_UDR {kl_without:.2f} (factor {kl_without / kl_with:.1f})")

@@ -259,6 +259,11 @@ assert exercise_vs_library < 1e-10, exercise_vs_library
 # * the trained model's weight on the noisy modality falls from noise 0 to noise 6, with its
 #   learned uncertainty rising, and uncertainty weighting beats the plain mean at noise 6;
 # * a lower temperature gives sharper weights.
+#
+# The trained-model thresholds hold in fast and full mode and sit well below the seed-to-seed spread
+# (fast mode, this seed and four others; full mode, this seed): the weight on A falls by 0.48–0.55
+# (full: 0.45), the learned $u^A$ grows 1.8–2.6x, the other variants' weights fall by 0.19–0.27, and
+# uncertainty weighting beats the plain mean at noise 6 by 0.28–0.31 (full: 0.29).
 
 # %%
 for v in VARIANTS:
@@ -268,12 +273,12 @@ for v in VARIANTS:
     if v != "mean":
         assert np.all(np.diff(fixed_weights[v][0]) <= 1e-15) and fixed_weights[v][0, 0] > fixed_weights[v][0, -1] + 0.2, v
 assert all(np.allclose(s, 1.0, atol=1e-12) for s in weight_sums)
-assert weight_a["paper"][0] > weight_a["paper"][-1] + 0.3, weight_a["paper"]
+assert weight_a["paper"][0] > weight_a["paper"][-1] + 0.35, weight_a["paper"]
 assert np.all(np.diff(weight_a["paper"]) < 0), weight_a["paper"]
 assert u_paper[-1, 0] > 1.5 * u_paper[0, 0], u_paper
 for v in ("per_dim", "official", "precision"):
     assert weight_a[v][0] > weight_a[v][-1] + 0.1, (v, weight_a[v])
-assert accuracy["paper"][-1] > accuracy["mean"][-1] + 0.1, (accuracy["paper"][-1], accuracy["mean"][-1])
+assert accuracy["paper"][-1] > accuracy["mean"][-1] + 0.2, (accuracy["paper"][-1], accuracy["mean"][-1])
 assert all(sharpness[T1] > sharpness[T2] for T1, T2 in zip(temps, temps[1:])), sharpness
 assert np.all(np.abs(temp_weights[0.1] - 0.5) >= np.abs(temp_weights[1.0] - 0.5) - 1e-12)
 print(f"all checks passed: trained weight on A {weight_a['paper'][0]:.3f} (noise 0) -> {weight_a['paper'][-1]:.3f} "
