@@ -223,6 +223,8 @@ def failing_asserts(code, ns):
     propagates."""
     failed = []
     for stmt in ast.parse(code).body:
+        if isinstance(stmt, ast.Expr) and "print(" in ast.get_source_segment(code, stmt):
+            continue                                 # not the "all checks passed" line
         try:
             exec(compile(ast.Module([stmt], type_ignores=[]), "final check", "exec"), ns)
         except (AssertionError, ValueError):
@@ -233,10 +235,10 @@ def failing_asserts(code, ns):
 # which of the final assertions must fail for each broken idea
 EXPECTED_FAILURES = {
     "01_aleatoric_vs_epistemic": [r"ale_corr > 0\.8"],
-    "02_gaussian_heads_and_kl": [r"kl_with < kl_without / 5"],
+    "02_gaussian_heads_and_kl": [r"kl_with < kl_without / 10"],
     "03_contrastive_augmentation": [r'values\["paper"\] >= np\.log\(N - 1\)'],
     "04_uncertainty_weighted_fusion": [r'weight_a\["paper"\]\[0\] >', r'accuracy\["paper"\]\[-1\] > accuracy\["mean"\]'],
-    "05_information_bottleneck": [r"kl_mean\[i_small\] > 20 \* kl_mean\[i_big\]"],
+    "05_information_bottleneck": [r"kl_mean\[i_small\] > 200 \* kl_mean\[i_big\]"],
     "06_eau_end_to_end": [r'rho\["a"\] > RHO_MIN', r"w\[0\] - w\[top\] > WEIGHT_FALL", r'acc\["eau"\]\[top\] > acc\["concat"\]'],
     "07_real_data_and_gpu": [r"WEIGHT_FALL", r'acc\["eau"\]\[top\] > acc\["concat"\]'],
 }
