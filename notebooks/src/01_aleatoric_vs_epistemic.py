@@ -11,9 +11,10 @@
 # * **epistemic** uncertainty — the model does not know: different plausible parameter settings
 #   disagree, typically where there was little or no training data. More data removes it.
 #
-# The paper estimates both with MC dropout: run the network $T$ times with fresh dropout masks,
-# pass $t$ predicting $\mathcal N(\mu_t(x), \sigma_t^2(x))$, and split the variance of the
-# resulting mixture as
+# A standard way to estimate both at once is MC dropout (Gal & Ghahramani, 2016; Kendall & Gal,
+# 2017) — not EAU's way, which learns only the aleatoric part (see the end of section 5): run the
+# network $T$ times with fresh dropout masks, pass $t$ predicting $\mathcal N(\mu_t(x), \sigma_t^2(x))$,
+# and split the variance of the resulting mixture as
 #
 # $$\sigma_*^2(x) = \underbrace{\mathbb E_t[\sigma_t^2(x)]}_{\text{aleatoric}} + \underbrace{\operatorname{Var}_t[\mu_t(x)]}_{\text{epistemic}} .$$
 #
@@ -31,7 +32,6 @@
 # %%
 import contextlib
 import os
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -51,18 +51,18 @@ except ImportError:  # pragma: no cover
 
 def one_blas_thread():
     # The training loop multiplies 256 x 64 by 64 x 64 matrices: too small to gain from two
-    # BLAS threads, and on two busy cores the split made training ~8x slower (17 s vs 2 s).
+    # BLAS threads, and on busy cores splitting them makes training several times slower.
     return threadpool_limits(1) if threadpool_limits is not None else contextlib.nullcontext()
 
 
-%config InlineBackend.figure_format = "png"
+# %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
 rng = np.random.default_rng(0)               # the one generator behind every draw below
 N_TRAIN, KEEP, T_PASSES = 2000, 0.9, 100
 EPOCHS = 375 if FAST else 1200                # 375 epochs of batch 256 = 3000 Adam steps (fit_regressor's default)
-RATIO_MIN = 2.5 if FAST else 3.0              # required epistemic gap/training ratio (see the last section)
+RATIO_MIN = 2.5                               # required epistemic gap/training ratio, both modes (see the last section)
 print(f"FAST={FAST}: {N_TRAIN} training points, {EPOCHS} epochs, keep_prob {KEEP}, {T_PASSES} MC passes")
 
 # %% [markdown]
@@ -127,12 +127,10 @@ plt.show()
 # probability 0.9). We pin BLAS to one thread (see the set-up cell).
 
 # %%
-t0 = time.perf_counter()
 with one_blas_thread():
     params = fit_regressor(x_train, y_train, rng, hidden=64, keep_prob=KEEP, epochs=EPOCHS, lr=1e-2, batch_size=256)
-train_seconds = time.perf_counter() - t0
 mu_det, var_det = predict_regressor(params, x_in)            # one pass, dropout off: the aleatoric part alone
-print(f"trained in {train_seconds:.1f} s; deterministic pass on the training region: "
+print(f"deterministic pass on the training region: "
       f"RMSE of the mean {np.sqrt(np.mean((mu_det - true_mean(x_in)) ** 2)):.3f}, "
       f"median |sigma_pred / sigma_true - 1| = {np.median(np.abs(np.sqrt(var_det) / true_std(x_in) - 1)):.1%}")
 
@@ -357,9 +355,10 @@ print(f"q = 0.5: aleatoric {H_ale[0]:.4f}, epistemic {H_epi[0]:.4f};  q = 1: ale
 # 3. $\partial L/\partial\tilde s_{id} = \partial L/\partial s_{id}\cdot\left(1 - \tanh^2\frac{\tilde s_{id} - c}{r}\right)$.
 #
 # The forward is the library's (`bound_forward`, then `gaussian_nll_forward`); the cache is the
-# inputs. Edit the stub, set `IMPLEMENTED = True`, run the check.
+# inputs. Write the body of `my_bounded_nll_backward` (in the student notebook: replace the
+# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "bounded_nll_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def bounded_nll_forward(mu, raw_s, y):
     """The library's bound (SPEC §2) followed by its Gaussian NLL (SPEC §9); the cache is the inputs."""
     s, _ = bound_forward(raw_s)
@@ -367,31 +366,10 @@ def bounded_nll_forward(mu, raw_s, y):
     return loss, (mu, raw_s, y)
 
 
-IMPLEMENTED = False
-
-
+# %% nbgrader={"grade": false, "grade_id": "my_bounded_nll_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_bounded_nll_backward(dout, cache):
     mu, raw_s, y = cache
-    dmu = np.zeros_like(mu)          # your code
-    draw_s = np.zeros_like(raw_s)    # your code
-    return dmu, draw_s
-
-
-# %%
-check_args = [rng.standard_normal((5, 2)),                                  # mu     (N = 5, D = 2)
-              np.array([[-3.0, 0.5], [1.2, -0.7], [14.0, 2.0], [-12.0, 0.1], [2.5, -1.5]]),   # raw s, two beyond the bound
-              rng.standard_normal((5, 2))]                                  # y
-if IMPLEMENTED:
-    report = check_backward(bounded_nll_forward, my_bounded_nll_backward, check_args, diff=[0, 1])
-    print(report)
-    print("passed" if report.passed else "not yet: check the 1/N and the tanh' factor")
-
-# %% [markdown]
-# ### Reference solution
-
-# %%
-def solution_bounded_nll_backward(dout, cache):
-    mu, raw_s, y = cache
+    ### BEGIN SOLUTION
     c, r = 0.5 * (S_MAX + S_MIN), 0.5 * (S_MAX - S_MIN)
     t = np.tanh((raw_s - c) / r)
     s = c + r * t
@@ -400,19 +378,26 @@ def solution_bounded_nll_backward(dout, cache):
     dmu = -dout * resid * inv_var / n                               # step 1
     ds = 0.5 * dout * (1.0 - resid * resid * inv_var) / n           # step 2
     return dmu, ds * (1.0 - t * t)                                  # step 3
+    ### END SOLUTION
 
 
-solution_report = check_backward(bounded_nll_forward, solution_bounded_nll_backward, check_args, diff=[0, 1])
-print(solution_report)
-assert solution_report.passed
+# %% nbgrader={"grade": true, "grade_id": "check_bounded_nll_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((5, 2)),                            # mu     (N = 5, D = 2)
+              np.array([[-3.0, 0.5], [1.2, -0.7], [14.0, 2.0], [-12.0, 0.1], [2.5, -1.5]]),   # raw s, two beyond the bound
+              check_rng.standard_normal((5, 2))]                            # y
+report = check_backward(bounded_nll_forward, my_bounded_nll_backward, check_args, diff=[0, 1])
+print(report)
+assert report.passed, "not yet: check the 1/N and the tanh' factor"
 
 # the same gradients from the library's own backwards, chained
 s_chk, c_bound = bound_forward(check_args[1])
 _, c_nll = gaussian_nll_forward(check_args[0], s_chk, check_args[2])
 lib_dmu, lib_ds = gaussian_nll_backward(1.3, c_nll)
-sol_dmu, sol_draw = solution_bounded_nll_backward(1.3, tuple(check_args))
-exercise_vs_library = max(rel_error(sol_dmu, lib_dmu), rel_error(sol_draw, bound_backward(lib_ds, c_bound)))
+my_dmu, my_draw = my_bounded_nll_backward(1.3, tuple(check_args))
+exercise_vs_library = max(rel_error(my_dmu, lib_dmu), rel_error(my_draw, bound_backward(lib_ds, c_bound)))
 print(f"max rel. error vs gaussian_nll_backward + bound_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
 
 # %% [markdown]
 # ## 8. How robust is the gap signal? (full mode only)
@@ -436,7 +421,6 @@ seed_ratios = []
 if FAST:
     print("fast mode: skipped (run with MINI_EAU_FAST unset)")
 else:
-    t0 = time.perf_counter()
     for k in range(4):
         seed = int(rng.integers(2 ** 31))
         g = np.random.default_rng(seed)
@@ -444,24 +428,25 @@ else:
         ratio_k, corr_k = gap_ratio_and_corr(xs_k[:, 0], ys_k, true_std, seed + 1)
         seed_ratios.append(ratio_k)
         print(f"seed {seed:10d}: epistemic gap/training {ratio_k:.2f}x, aleatoric corr {corr_k:.3f}")
-    print(f"({time.perf_counter() - t0:.0f} s)")
 
 # %% [markdown]
 # ## What the notebook showed — checked
 #
 # * **epistemic** variance (MC dropout, fresh masks) in the middle of the gap is several times its
-#   value on the training inputs: more than 3x in full mode (1200 epochs; also on every extra seed).
-#   Fast mode trains the library's default 3000 steps, where 12 seeds of the same test gave 3.1–4.7x;
-#   to stay robust across machines (a different BLAS changes the training trajectory) fast mode asks
-#   for 2.5x;
-# * **aleatoric** std follows the injected noise std on the training region (correlation > 0.8);
+#   value on the training inputs: more than 2.5x, in both modes. The threshold comes from the
+#   seed-to-seed spread: fast mode (the library's default 3000 steps) gave 3.1–4.7x over 12 seeds
+#   (`tests/test_regression.py`), full mode (1200 epochs) more; 2.5x leaves room for a different
+#   BLAS changing the training trajectory, while a model without fresh masks gives no gap at all;
+# * **aleatoric** std follows the injected noise std on the training region: correlation > 0.8 and
+#   median relative error < 25% (fast mode, this seed and four others: 0.86–0.98 and 3–11%; full
+#   mode: 0.93);
 # * the decomposition is exact — $\mathbb E_t[\sigma_t^2] + \operatorname{Var}_t[\mu_t]$ equals the mixture
-#   variance, by formula and by sampling — and the typo'd $\mu_*^2 = \frac1T\sum_t\mu_t^2$ zeroes the
-#   epistemic part and misses the mixture variance in the gap;
+#   variance, by formula and by sampling — and the typo'd $\mu_*^2 = \frac1T\sum_t\mu_t^2$ misses the
+#   mixture variance in the gap;
 # * the masks must be fresh: one reused mask gives zero epistemic variance;
 # * classification: agreeing passes have zero mutual information; confident contradicting
 #   passes have $\log 2$ of it and no aleatoric entropy;
-# * the exercise's reference backward passes the gradient check.
+# * your backward of the exercise passes the gradient check and equals the library's.
 
 # %%
 assert epi_ratio > RATIO_MIN, f"epistemic variance gap/training = {epi_ratio:.2f}x, expected > {RATIO_MIN}x"
@@ -470,14 +455,12 @@ assert np.median(np.abs(np.sqrt(ale_in) / true_std(x_in) - 1)) < 0.25
 assert max(same_as_library) < 1e-12 and epi_stale.max() < 1e-20
 assert identity_error < 1e-10, identity_error
 assert np.all(np.abs(mixture_var - (ale_lib + epi_lib)[probe]) < 0.02 * mixture_var), mixture_var
-assert np.all(np.abs(epi_typo) < 1e-12)
 gap_j = probe[1]
 assert mixture_var[1] > 1.05 * total_typo[gap_j], (mixture_var[1], total_typo[gap_j])   # the typo misses Var[mu]
 assert abs(H_ale[0] - np.log(2)) < 1e-12 and H_epi[0] < 1e-12
 assert abs(H_epi[-1] - np.log(2)) < 1e-12 and H_ale[-1] < 1e-12
 assert np.allclose(H_total, np.log(2)) and H_epi_agree.max() < 1e-12
-assert exercise_vs_library < 1e-12
 if not FAST:
-    assert min(seed_ratios) > 3.0, seed_ratios
+    assert min(seed_ratios) > RATIO_MIN, seed_ratios
 print(f"all checks passed: epistemic gap/training {epi_ratio:.2f}x (> {RATIO_MIN}x), "
       f"aleatoric corr {ale_corr:.3f}" + ("" if FAST else f", extra seeds {np.round(seed_ratios, 2)}"))

@@ -37,7 +37,7 @@ from mini_eau.kl import (kl_gaussians_backward, kl_gaussians_forward, kl_standar
                          udr_loss_backward, udr_loss_forward)
 from mini_eau.layers import gaussian_nll_forward
 
-%config InlineBackend.figure_format = "png"
+# %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
@@ -320,64 +320,48 @@ plt.show()
 #
 # Multiply each by `dout[:, None]` (one upstream number per sample, broadcast over $d$).
 # The forward below is the library's `kl_gaussians_forward`; it just keeps the inputs as
-# the cache so your backward can use them. Edit the stub, set `IMPLEMENTED = True`, run the
-# check.
+# the cache so your backward can use them. Write the body of `my_kl_backward` (in the student
+# notebook: replace the `raise NotImplementedError()` line), then run the check below it: it grades
+# *your* function against central finite differences and against autograd applied to the very
+# same library forward.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "kl_forward_with_inputs", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def kl_forward_with_inputs(mu_p, s_p, mu_q, s_q):
     """The library's forward; the cache is simply the inputs."""
     kl, _ = kl_gaussians_forward(mu_p, s_p, mu_q, s_q)
     return kl, (mu_p, s_p, mu_q, s_q)
 
 
-IMPLEMENTED = False
-
-
+# %% nbgrader={"grade": false, "grade_id": "my_kl_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_kl_backward(dout, cache):
     mu_p, s_p, mu_q, s_q = cache
     g = dout[:, None]
-    dmu_p = ds_p = dmu_q = ds_q = np.zeros_like(mu_p)   # your code: replace these four
-    return dmu_p, ds_p, dmu_q, ds_q
-
-
-# %%
-check_args = [rng.standard_normal((3, 4)) for _ in range(4)]
-if IMPLEMENTED:
-    report = check_backward(kl_forward_with_inputs, my_kl_backward, check_args)
-    print(report)
-    print("passed" if report.passed else "not yet: compare your formulas with the derivation above")
-
-# %% [markdown]
-# ### Reference solution
-#
-# $$\frac{\partial\mathrm{KL}}{\partial\mu_p} = \delta e^{-s_q},\quad
-#   \frac{\partial\mathrm{KL}}{\partial\mu_q} = -\delta e^{-s_q},\quad
-#   \frac{\partial\mathrm{KL}}{\partial s_p} = \tfrac12\big(e^{s_p-s_q} - 1\big),\quad
-#   \frac{\partial\mathrm{KL}}{\partial s_q} = \tfrac12\big(1 - e^{s_p-s_q} - \delta^2 e^{-s_q}\big).$$
-#
-# ($e^{s_p}e^{-s_q}$ is computed as $e^{s_p - s_q}$: one exponential of a difference cannot
-# overflow where a product of two exponentials would.) It is checked against central finite
-# differences and against autograd applied to the very same library forward.
-
-# %%
-def solution_kl_backward(dout, cache):
-    mu_p, s_p, mu_q, s_q = cache
-    g = dout[:, None]
+    ### BEGIN SOLUTION
+    # e^{s_p} e^{-s_q} is computed as e^{s_p - s_q}: one exponential of a difference cannot
+    # overflow where a product of two exponentials would
     delta = mu_p - mu_q
     inv_q = np.exp(-s_q)
     ratio = np.exp(s_p - s_q)
-    return g * delta * inv_q, 0.5 * g * (ratio - 1.0), -g * delta * inv_q, 0.5 * g * (1.0 - ratio - delta ** 2 * inv_q)
+    dmu_p, ds_p = g * delta * inv_q, 0.5 * g * (ratio - 1.0)
+    dmu_q, ds_q = -g * delta * inv_q, 0.5 * g * (1.0 - ratio - delta ** 2 * inv_q)
+    ### END SOLUTION
+    return dmu_p, ds_p, dmu_q, ds_q
 
 
-solution_report = check_backward(kl_forward_with_inputs, solution_kl_backward, check_args)
-print(solution_report)
-assert solution_report.passed
+# %% nbgrader={"grade": true, "grade_id": "check_kl_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((3, 4)) for _ in range(4)]
+report = check_backward(kl_forward_with_inputs, my_kl_backward, check_args)
+print(report)
+assert report.passed, "not yet: compare your formulas with the derivation above"
 # and it agrees with the library's own backward
 _, lib_cache = kl_gaussians_forward(*check_args)
-_, sol_cache = kl_forward_with_inputs(*check_args)
-dout_t = rng.standard_normal(3)
-print("max rel. error vs kl_gaussians_backward:",
-      max(rel_error(a, b) for a, b in zip(solution_kl_backward(dout_t, sol_cache), kl_gaussians_backward(dout_t, lib_cache))))
+_, my_cache = kl_forward_with_inputs(*check_args)
+dout_t = check_rng.standard_normal(3)
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_kl_backward(dout_t, my_cache),
+                                                         kl_gaussians_backward(dout_t, lib_cache)))
+print(f"max rel. error vs kl_gaussians_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
 
 # %% [markdown]
 # ## What the notebook showed — checked
@@ -387,7 +371,12 @@ print("max rel. error vs kl_gaussians_backward:",
 #   for every pair, is 0 for equal Gaussians and is not symmetric;
 # * $L_{UDR}$ for two modalities is the Jeffreys divergence plus the prior terms;
 # * training with $L_{UDR}$ makes the mean KL between the modalities a clear factor smaller than
-#   both before training and after training without it, at a similar accuracy.
+#   both before training (more than 7x) and after training without it (more than 10x), at a
+#   similar accuracy (above 0.8).
+#
+# The thresholds hold in fast and full mode; they sit well below the seed-to-seed spread (fast mode,
+# this seed and four others): before/with 14–20x (full mode: 30x), without/with 27–67x (full: 86x),
+# accuracy with $L_{UDR}$ 0.89–0.94 and never more than 0.02 from the run without it.
 
 # %%
 assert np.all(s > S_MIN) and np.all(s < S_MAX) and abs(slope[0, 250] - 1.0) < 1e-12
@@ -397,8 +386,8 @@ assert abs(udr - by_hand) < 1e-12
 kl_before, acc_before = results["before training"]
 kl_without, acc_without = results["trained without L_UDR"]
 kl_with, acc_with = results["trained with L_UDR"]
-assert kl_with < kl_before / 3, (kl_with, kl_before)
-assert kl_with < kl_without / 5, (kl_with, kl_without)
-assert acc_with > acc_without - 0.05 and acc_with > 0.7, (acc_with, acc_without)
+assert kl_with < kl_before / 7, (kl_with, kl_before)
+assert kl_with < kl_without / 10, (kl_with, kl_without)
+assert acc_with > acc_without - 0.05 and acc_with > 0.8, (acc_with, acc_without)
 print(f"all checks passed: KL before {kl_before:.2f} -> with L_UDR {kl_with:.2f} "
       f"(factor {kl_before / kl_with:.1f}); without L_UDR {kl_without:.2f} (factor {kl_without / kl_with:.1f})")

@@ -30,7 +30,7 @@ from mini_eau.lab.data import ToyProblem
 from mini_eau.gaussian import sample_backward, sample_forward
 from mini_eau.gradcheck import check_backward, rel_error
 
-%config InlineBackend.figure_format = "png"
+# %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
@@ -61,7 +61,7 @@ train = problem.sample(N_TRAIN, rng)
 model = EAU((problem.d_a, problem.d_b), problem.n_classes, EAUConfig(hidden=(32,), d_embed=2))
 trained = fit(model, train, TrainConfig(epochs=EPOCHS, batch_size=64), seed=int(rng.integers(2 ** 31)))
 last = trained.history[-1]
-print(f"trained in {trained.runtime_s:.1f} s; last epoch: loss {last['loss']:.3f}, terms (unweighted) "
+print(f"last epoch: loss {last['loss']:.3f}, terms (unweighted) "
       + ", ".join(f"{k} {v:.3f}" for k, v in last["terms"].items()) + f", train accuracy {last['accuracy']:.3f}")
 
 # %%
@@ -306,38 +306,20 @@ for v in VARIANTS:
 #    cosine does not change when a row is rescaled, so the radial part of the gradient is removed.
 #
 # The forward is the library's `ura_loss_forward(..., variant="infonce")`; the cache is the
-# inputs. Edit the stub, set `IMPLEMENTED = True`, run the check.
+# inputs. Write the body of `my_infonce_backward` (in the student notebook: replace the
+# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "infonce_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def infonce_forward(anchor, positive, tau=0.5):
     """The library's InfoNCE forward; the cache is simply the inputs."""
     loss, _ = ura_loss_forward(anchor, positive, tau=tau, variant="infonce")
     return loss, (anchor, positive, tau)
 
 
-IMPLEMENTED = False
-
-
+# %% nbgrader={"grade": false, "grade_id": "my_infonce_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_infonce_backward(dout, cache):
     anchor, positive, tau = cache
-    d_anchor = np.zeros_like(anchor)      # your code
-    d_positive = np.zeros_like(positive)  # your code
-    return d_anchor, d_positive
-
-
-# %%
-check_args = [rng.standard_normal((5, 4)), rng.standard_normal((5, 4))]
-if IMPLEMENTED:
-    report = check_backward(infonce_forward, my_infonce_backward, check_args, diff=[0, 1])
-    print(report)
-    print("passed" if report.passed else "not yet: go through the three steps again")
-
-# %% [markdown]
-# ### Reference solution
-
-# %%
-def solution_infonce_backward(dout, cache):
-    anchor, positive, tau = cache
+    ### BEGIN SOLUTION
     n = anchor.shape[0]
     r = np.sqrt(np.sum(anchor ** 2, axis=1, keepdims=True) + COSINE_EPS ** 2)
     q = np.sqrt(np.sum(positive ** 2, axis=1, keepdims=True) + COSINE_EPS ** 2)
@@ -349,16 +331,22 @@ def solution_infonce_backward(dout, cache):
     g_a, g_b = G @ b_hat, G.T @ a_hat                # dL/d a_hat, dL/d b_hat
     d_anchor = (g_a - a_hat * np.sum(a_hat * g_a, axis=1, keepdims=True)) / r
     d_positive = (g_b - b_hat * np.sum(b_hat * g_b, axis=1, keepdims=True)) / q
+    ### END SOLUTION
     return d_anchor, d_positive
 
 
-solution_report = check_backward(infonce_forward, solution_infonce_backward, check_args, diff=[0, 1])
-print(solution_report)
-assert solution_report.passed
+# %% nbgrader={"grade": true, "grade_id": "check_infonce_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((5, 4)), check_rng.standard_normal((5, 4))]
+report = check_backward(infonce_forward, my_infonce_backward, check_args, diff=[0, 1])
+print(report)
+assert report.passed, "not yet: go through the three steps again"
 _, lib_cache = ura_loss_forward(*check_args, tau=0.5, variant="infonce")
-_, sol_cache = infonce_forward(*check_args)
-print("max rel. error vs ura_loss_backward:",
-      max(rel_error(a, b) for a, b in zip(solution_infonce_backward(0.7, sol_cache), ura_loss_backward(0.7, lib_cache))))
+_, my_cache = infonce_forward(*check_args)
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_infonce_backward(0.7, my_cache),
+                                                         ura_loss_backward(0.7, lib_cache)))
+print(f"max rel. error vs ura_loss_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
 
 # %% [markdown]
 # ## What the notebook showed — checked

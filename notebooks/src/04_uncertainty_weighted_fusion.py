@@ -33,7 +33,7 @@ from mini_eau.lab.data import TOY_LEVELS, ToyProblem
 from mini_eau.fusion import VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
 from mini_eau.gradcheck import check_backward, rel_error
 
-%config InlineBackend.figure_format = "png"
+# %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
@@ -204,43 +204,24 @@ plt.show()
 # 4. $\partial a^m/\partial u^m = -1/(T (u^m)^2)$ and $\partial u^m/\partial s^m_d = \sigma^m_d/(2D)$.
 #
 # The forward is the library's `fuse_forward(..., variant="paper")`; the cache is the inputs.
-# Edit the stub, set `IMPLEMENTED = True`, run the check.
+# Write the body of `my_fuse_backward` (in the student notebook: replace the
+# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
+# (For moderate log-variances the direct form of each step is fine; the library's `fuse_backward`
+# computes step 3 as $\alpha^m\sum_k\alpha^k(\gamma^m - \gamma^k)$, equal because $\sum_k\alpha^k = 1$
+# but accurate when a weight saturates at 1, and $u$ relative to the largest $\sigma$ so that
+# nothing overflows.)
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "fuse_paper_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def fuse_paper_forward(mus, ss, temperature=1.0):
     """The library's fusion forward (paper variant); the cache is simply the inputs."""
     fused, _ = fuse_forward(mus, ss, temperature=temperature, variant="paper")
     return fused, (mus, ss, temperature)
 
 
-IMPLEMENTED = False
-
-
+# %% nbgrader={"grade": false, "grade_id": "my_fuse_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_fuse_backward(dfused, cache):
     mus, ss, T = cache
-    dmus = np.zeros_like(mus)   # your code
-    dss = np.zeros_like(ss)     # your code
-    return dmus, dss
-
-
-# %%
-check_args = [rng.standard_normal((3, 5, 4)), rng.uniform(-2, 2, (3, 5, 4))]   # M = 3, N = 5, D = 4
-if IMPLEMENTED:
-    report = check_backward(fuse_paper_forward, my_fuse_backward, check_args, diff=[0, 1], kwargs={"temperature": 0.7})
-    print(report)
-    print("passed" if report.passed else "not yet: check each of the four steps")
-
-# %% [markdown]
-# ### Reference solution
-#
-# (The library's `fuse_backward` computes step 3 as $\alpha^m\sum_k\alpha^k(\gamma^m - \gamma^k)$,
-# which is equal because $\sum_k\alpha^k = 1$ but stays accurate when a weight saturates at 1;
-# and it computes $u$ relative to the largest $\sigma$ so nothing overflows. For moderate
-# log-variances the direct form below is fine.)
-
-# %%
-def solution_fuse_backward(dfused, cache):
-    mus, ss, T = cache
+    ### BEGIN SOLUTION
     sigma = np.exp(ss / 2)                               # (M, N, D)
     u = sigma.mean(axis=2)                               # (M, N)
     a = 1.0 / (T * u)
@@ -251,18 +232,22 @@ def solution_fuse_backward(dfused, cache):
     da = alpha * (gamma - np.sum(alpha * gamma, axis=0))  # step 3
     du = da * (-1.0 / (T * u ** 2))                      # step 4
     dss = du[:, :, None] * sigma / (2 * ss.shape[2])
+    ### END SOLUTION
     return dmus, dss
 
 
-solution_report = check_backward(fuse_paper_forward, solution_fuse_backward, check_args, diff=[0, 1],
-                                 kwargs={"temperature": 0.7})
-print(solution_report)
-assert solution_report.passed
+# %% nbgrader={"grade": true, "grade_id": "check_fuse_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((3, 5, 4)), check_rng.uniform(-2, 2, (3, 5, 4))]   # M = 3, N = 5, D = 4
+report = check_backward(fuse_paper_forward, my_fuse_backward, check_args, diff=[0, 1], kwargs={"temperature": 0.7})
+print(report)
+assert report.passed, "not yet: check each of the four steps"
 _, lib_cache = fuse_forward(*check_args, temperature=0.7, variant="paper")
-_, sol_cache = fuse_paper_forward(*check_args, temperature=0.7)
-g_t = rng.standard_normal((5, 4))
-print("max rel. error vs fuse_backward:",
-      max(rel_error(a, b) for a, b in zip(solution_fuse_backward(g_t, sol_cache), fuse_backward(g_t, lib_cache))))
+_, my_cache = fuse_paper_forward(*check_args, temperature=0.7)
+g_t = check_rng.standard_normal((5, 4))
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_fuse_backward(g_t, my_cache), fuse_backward(g_t, lib_cache)))
+print(f"max rel. error vs fuse_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-10, exercise_vs_library
 
 # %% [markdown]
 # ## What the notebook showed — checked
@@ -274,6 +259,11 @@ print("max rel. error vs fuse_backward:",
 # * the trained model's weight on the noisy modality falls from noise 0 to noise 6, with its
 #   learned uncertainty rising, and uncertainty weighting beats the plain mean at noise 6;
 # * a lower temperature gives sharper weights.
+#
+# The trained-model thresholds hold in fast and full mode and sit well below the seed-to-seed spread
+# (fast mode, this seed and four others; full mode, this seed): the weight on A falls by 0.48–0.55
+# (full: 0.45), the learned $u^A$ grows 1.8–2.6x, the other variants' weights fall by 0.19–0.27, and
+# uncertainty weighting beats the plain mean at noise 6 by 0.28–0.31 (full: 0.29).
 
 # %%
 for v in VARIANTS:
@@ -283,12 +273,12 @@ for v in VARIANTS:
     if v != "mean":
         assert np.all(np.diff(fixed_weights[v][0]) <= 1e-15) and fixed_weights[v][0, 0] > fixed_weights[v][0, -1] + 0.2, v
 assert all(np.allclose(s, 1.0, atol=1e-12) for s in weight_sums)
-assert weight_a["paper"][0] > weight_a["paper"][-1] + 0.3, weight_a["paper"]
+assert weight_a["paper"][0] > weight_a["paper"][-1] + 0.35, weight_a["paper"]
 assert np.all(np.diff(weight_a["paper"]) < 0), weight_a["paper"]
 assert u_paper[-1, 0] > 1.5 * u_paper[0, 0], u_paper
 for v in ("per_dim", "official", "precision"):
     assert weight_a[v][0] > weight_a[v][-1] + 0.1, (v, weight_a[v])
-assert accuracy["paper"][-1] > accuracy["mean"][-1] + 0.1, (accuracy["paper"][-1], accuracy["mean"][-1])
+assert accuracy["paper"][-1] > accuracy["mean"][-1] + 0.2, (accuracy["paper"][-1], accuracy["mean"][-1])
 assert all(sharpness[T1] > sharpness[T2] for T1, T2 in zip(temps, temps[1:])), sharpness
 assert np.all(np.abs(temp_weights[0.1] - 0.5) >= np.abs(temp_weights[1.0] - 0.5) - 1e-12)
 print(f"all checks passed: trained weight on A {weight_a['paper'][0]:.3f} (noise 0) -> {weight_a['paper'][-1]:.3f} "

@@ -21,8 +21,6 @@
 # %%
 import contextlib
 import os
-import time
-from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -30,8 +28,7 @@ import numpy as np
 from mini_eau import EAU, EAUConfig, TrainConfig, fit
 from mini_eau.lab.data import ToyProblem
 from mini_eau.lab.demo import DEFAULTS
-from mini_eau.fusion import fuse_forward
-from mini_eau.gaussian import S_MAX, S_MIN, gaussian_head_forward
+from mini_eau.gaussian import S_MAX, S_MIN
 from mini_eau.gradcheck import check_backward, rel_error
 from mini_eau.kl import kl_standard_normal_forward
 from mini_eau.lab.metrics import accuracy, nll, spearman
@@ -48,7 +45,7 @@ def one_blas_thread():
     return threadpool_limits(1) if threadpool_limits is not None else contextlib.nullcontext()
 
 
-%config InlineBackend.figure_format = "png"
+# %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
@@ -113,8 +110,8 @@ print(f"FAST={FAST}: {SETTINGS.n_train} training samples, {SETTINGS.epochs} epoc
 # * test **accuracy** (decoding $\mu_f$);
 # * the test **cross-entropy** of the same prediction (nats);
 # * the mean **KL** $\frac1N\sum_i\mathrm{KL}(q(z_f\mid\hat x_i)\,\|\,\mathcal N(0,I))$ on the test set, in nats —
-#   computed from the public pieces: `EAU.embed` → `fuse_forward` → `gaussian_head_forward` (the
-#   VIB encoder's parameters `vib.*`) → `kl_standard_normal_forward`.
+#   from the model's own `EAU.vib_code` (the VIB encoder's Gaussian on the fused representation)
+#   and `kl_standard_normal_forward`.
 
 # %%
 problem = ToyProblem(seed=0)
@@ -124,41 +121,28 @@ train_seeds = [int(s) for s in rng.integers(2 ** 31, size=N_SEEDS)]
 tcfg = TrainConfig(epochs=SETTINGS.epochs, batch_size=SETTINGS.batch_size, lr=SETTINGS.lr)
 
 
-def vib_code(trained, xs):
-    """(mu_f, s_f) of the VIB encoder q(z_f | x^) for inputs xs, from the model's public pieces."""
-    model, p = trained.model, trained.params
-    mus, ss = model.embed(p, xs)
-    fused, _ = fuse_forward(mus, ss, temperature=model.config.temperature, variant=model.config.fusion)
-    (mu_f, s_f), _ = gaussian_head_forward(fused, p["vib.W_mu"], p["vib.b_mu"], p["vib.W_s"], p["vib.b_s"])
-    return mu_f, s_f
-
-
 def per_dim_kl(mu_f, s_f):
     """Mean KL to N(0, 1) of each code dimension separately (nats); they add up to the total."""
     return np.array([kl_standard_normal_forward(mu_f[:, [d]], s_f[:, [d]])[0].mean() for d in range(mu_f.shape[1])])
 
 
-t0 = time.perf_counter()
 acc = np.zeros((len(BETAS), N_SEEDS))
 ce = np.zeros_like(acc)
 kl = np.zeros_like(acc)
 kl_dims = {}                                           # beta index -> per-dimension KL of the first seed
-models = {}
 with one_blas_thread():
     for b, beta in enumerate(BETAS):
         for k, seed in enumerate(train_seeds):
             model = EAU((problem.d_a, problem.d_b), problem.n_classes, EAUConfig(beta=float(beta)))
             trained = fit(model, train, tcfg, seed=seed)
             probs = trained.predict_proba(test.xs)
-            mu_f, s_f = vib_code(trained, test.xs)
+            mu_f, s_f = trained.model.vib_code(trained.params, test.xs)   # q(z_f | x^) = N(mu_f, e^s_f)
             acc[b, k], ce[b, k] = accuracy(probs, test.y), nll(probs, test.y)
             kl[b, k] = kl_standard_normal_forward(mu_f, s_f)[0].mean()
             if k == 0:
                 kl_dims[b] = per_dim_kl(mu_f, s_f)
-                models[b] = trained
-sweep_seconds = time.perf_counter() - t0
 
-print(f"{len(BETAS) * N_SEEDS} models in {sweep_seconds:.1f} s; test set: noise {TEST_NOISE} on both views, "
+print(f"{len(BETAS) * N_SEEDS} models; test set: noise {TEST_NOISE} on both views, "
       f"chance = {1 / problem.n_classes:.2f}, log K = {np.log(problem.n_classes):.3f} nats")
 print(f"{'beta':>8s} {'accuracy':>9s} {'CE (nats)':>10s} {'KL (nats)':>10s}" + ("   (mean over seeds; min-max of accuracy)" if N_SEEDS > 1 else ""))
 for b, beta in enumerate(BETAS):
@@ -237,33 +221,7 @@ plt.show()
 print("dimensions with KL > 0.1 nat:", dict(zip([f"{b:.0e}" for b in BETAS], active.tolist())))
 
 # %% [markdown]
-# ## 4. EAU's VIB term is `vib_loss`
-#
-# Inside `EAU.loss_forward` the VIB head is composed from the same pieces as
-# `mini_eau.vib.vib_loss_forward` (head, sample, decoder, cross-entropy, KL). Check that the term it
-# reports (`cache["terms"]["vib"]`) is exactly `vib_loss_forward` evaluated on the fused
-# representation with the same noise $\varepsilon$. (We switch encoder dropout off for the check —
-# `keep_prob=1` — so that the fused representation is the deterministic one `embed` returns.)
-
-# %%
-b_mid = int(np.argmin(np.abs(BETAS - 1e-2)))
-trained_mid = models[b_mid]
-cfg_nodrop = replace(trained_mid.model.config, keep_prob=1.0)
-eau_nodrop = EAU((problem.d_a, problem.d_b), problem.n_classes, cfg_nodrop)
-batch = test.subset(np.arange(256))
-draws = eau_nodrop.draw(len(batch), rng)
-_, eau_cache = eau_nodrop.loss_forward(trained_mid.params, batch.xs, batch.y, draws)
-p = trained_mid.params
-mus_b, ss_b = eau_nodrop.embed(p, batch.xs)
-fused_b, _ = fuse_forward(mus_b, ss_b, temperature=cfg_nodrop.temperature, variant=cfg_nodrop.fusion)
-vib_value, _ = vib_loss_forward(fused_b, p["vib.W_mu"], p["vib.b_mu"], p["vib.W_s"], p["vib.b_s"],
-                                p["vib.W_out"], p["vib.b_out"], draws["eps_f"], batch.y, beta=float(BETAS[b_mid]))
-vib_match = abs(float(eau_cache["terms"]["vib"]) - float(vib_value)) / abs(float(vib_value))
-print(f"beta = {BETAS[b_mid]:.0e}: EAU's VIB term {float(eau_cache['terms']['vib']):.10f}, "
-      f"vib_loss_forward {float(vib_value):.10f} (rel. difference {vib_match:.1e})")
-
-# %% [markdown]
-# ## 5. Implement it yourself: the backward of `vib_loss` (classification)
+# ## 4. Implement it yourself: the backward of `vib_loss` (classification)
 #
 # Forward, with $N$ samples, $c = \tfrac12(s_{\max}+s_{\min}) = 0$, $r = \tfrac12(s_{\max}-s_{\min}) = 10$:
 #
@@ -287,44 +245,21 @@ print(f"beta = {BETAS[b_mid]:.0e}: EAU's VIB term {float(eau_cache['terms']['vib
 #    $\partial L/\partial W_s = x^\top g$, $\partial L/\partial b_s = \sum_i g_i$.
 #
 # The forward is the library's `vib_loss_forward`; the cache is the inputs. Return the seven
-# gradients $(x, W_\mu, b_\mu, W_s, b_s, W_{\text{out}}, b_{\text{out}})$. Edit the stub, set
-# `IMPLEMENTED = True`, run the check.
+# gradients $(x, W_\mu, b_\mu, W_s, b_s, W_{\text{out}}, b_{\text{out}})$. Write the body of
+# `my_vib_backward` (in the student notebook: replace the `raise NotImplementedError()` line), then
+# run the check below it: it grades *your* function.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "vib_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def vib_forward(x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta=1e-3):
     """The library's VIB loss (SPEC §7, classification); the cache is the inputs."""
     loss, _ = vib_loss_forward(x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta=beta, task="classification")
     return loss, (x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta)
 
 
-IMPLEMENTED = False
-
-
+# %% nbgrader={"grade": false, "grade_id": "my_vib_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_vib_backward(dout, cache):
     x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta = cache
-    zeros = [np.zeros_like(a) for a in (x, W_mu, b_mu, W_s, b_s, W_out, b_out)]   # your code
-    return tuple(zeros)
-
-
-# %%
-N_CHK, D_IN, D_Z, K_CHK = 6, 5, 3, 4
-check_args = [rng.standard_normal((N_CHK, D_IN)),
-              rng.standard_normal((D_IN, D_Z)) / np.sqrt(D_IN), rng.standard_normal(D_Z),
-              0.5 * rng.standard_normal((D_IN, D_Z)), rng.standard_normal(D_Z),
-              rng.standard_normal((D_Z, K_CHK)), rng.standard_normal(K_CHK),
-              rng.standard_normal((N_CHK, D_Z)), rng.integers(0, K_CHK, N_CHK)]
-check_kwargs = {"beta": 0.3}                          # large enough that the KL part matters in the check
-if IMPLEMENTED:
-    report = check_backward(vib_forward, my_vib_backward, check_args, diff=list(range(7)), kwargs=check_kwargs)
-    print(report)
-    print("passed" if report.passed else "not yet: check each of the five steps")
-
-# %% [markdown]
-# ### Reference solution
-
-# %%
-def solution_vib_backward(dout, cache):
-    x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta = cache
+    ### BEGIN SOLUTION
     n = x.shape[0]
     c, r = 0.5 * (S_MAX + S_MIN), 0.5 * (S_MAX - S_MIN)
     mu = x @ W_mu + b_mu
@@ -342,43 +277,58 @@ def solution_vib_backward(dout, cache):
     g = ds * (1.0 - t * t)                                                            # step 4
     dx = dmu @ W_mu.T + g @ W_s.T                                                     # step 5
     return dx, x.T @ dmu, dmu.sum(axis=0), x.T @ g, g.sum(axis=0), dW_out, db_out
+    ### END SOLUTION
 
 
-solution_report = check_backward(vib_forward, solution_vib_backward, check_args, diff=list(range(7)), kwargs=check_kwargs)
-print(solution_report)
-assert solution_report.passed
+# %% nbgrader={"grade": true, "grade_id": "check_vib_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+N_CHK, D_IN, D_Z, K_CHK = 6, 5, 3, 4
+check_args = [check_rng.standard_normal((N_CHK, D_IN)),
+              check_rng.standard_normal((D_IN, D_Z)) / np.sqrt(D_IN), check_rng.standard_normal(D_Z),
+              0.5 * check_rng.standard_normal((D_IN, D_Z)), check_rng.standard_normal(D_Z),
+              check_rng.standard_normal((D_Z, K_CHK)), check_rng.standard_normal(K_CHK),
+              check_rng.standard_normal((N_CHK, D_Z)), check_rng.integers(0, K_CHK, N_CHK)]
+check_kwargs = {"beta": 0.3}                          # large enough that the KL part matters in the check
+report = check_backward(vib_forward, my_vib_backward, check_args, diff=list(range(7)), kwargs=check_kwargs)
+print(report)
+assert report.passed, "not yet: check each of the five steps"
 _, lib_cache = vib_loss_forward(*check_args, **check_kwargs)
-_, sol_cache = vib_forward(*check_args, **check_kwargs)
-exercise_vs_library = max(rel_error(a, b) for a, b in zip(solution_vib_backward(0.7, sol_cache),
+_, my_cache = vib_forward(*check_args, **check_kwargs)
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_vib_backward(0.7, my_cache),
                                                          vib_loss_backward(0.7, lib_cache)))
 print(f"max rel. error vs vib_loss_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
 
 # %% [markdown]
 # ## What the notebook showed — checked
 #
-# * **compression:** the mean KL of the code falls as $\beta$ grows — by far more than a factor 10
+# * **compression:** the mean KL of the code falls as $\beta$ grows — by more than a factor 200
 #   from the smallest to the largest $\beta$, and (almost) monotonically along the sweep;
-# * **the cost:** at the smallest $\beta$ the model is accurate on the clean-ish test set (> 0.8);
-#   at $\beta \ge 1$ the code has collapsed (KL well under 1 nat) and accuracy has fallen towards chance;
+# * **the cost:** at the smallest $\beta$ the model is accurate on the clean-ish test set (> 0.9);
+#   at $\beta \ge 1$ the code has collapsed (KL under 0.3 nat) and at the largest $\beta$ accuracy has
+#   fallen towards chance (below 0.45, and by more than 0.5);
 # * **the free range:** from $\beta = 10^{-4}$ to $10^{-2}$ the KL drops by more than half while the
-#   accuracy stays within a few points;
-# * whole code dimensions switch off as $\beta$ grows;
-# * EAU's VIB term equals `vib_loss_forward`; the exercise's reference backward passes the
-#   gradient check and matches `vib_loss_backward`.
+#   accuracy stays within 0.03;
+# * whole code dimensions switch off as $\beta$ grows.
+#
+# The thresholds hold in fast and full mode and sit well below the seed-to-seed spread (fast mode,
+# this seed and four others; full mode, this seed): the KL falls by a factor 1100–2500 (full:
+# $10^5$) and is below 0.07 nat for every $\beta \ge 1$; accuracy is 0.97 at the smallest $\beta$,
+# 0.24–0.35 at the largest (chance: 0.25), and moves by at most 0.005 up to $\beta = 10^{-2}$, where
+# the KL has already fallen to 0.33–0.39 of its value. (At $\beta = 1$ alone, fast mode's short
+# training leaves between 0.35 and 0.70 accuracy, depending on the seed: no check there.)
 
 # %%
 kl_mean, acc_mean = kl.mean(axis=1), acc.mean(axis=1)
 i_small, i_big = 0, len(BETAS) - 1
 i_1e2 = int(np.argmin(np.abs(BETAS - 1e-2)))
-assert kl_mean[i_small] > 20 * kl_mean[i_big], kl_mean
+assert kl_mean[i_small] > 200 * kl_mean[i_big], kl_mean
 assert np.all(np.diff(kl_mean) < 0.1 * kl_mean[:-1]), kl_mean                 # never rises by more than 10%
 assert spearman(BETAS, kl_mean) < -0.9, spearman(BETAS, kl_mean)            # rank correlation: a cliff is fine
-assert acc_mean[i_small] > 0.8, acc_mean
-assert acc_mean[i_big] < acc_mean[i_small] - 0.3, acc_mean
-assert kl_mean[BETAS >= 1].max() < 1.0 and acc_mean[BETAS >= 1].max() < 0.6, (kl_mean, acc_mean)
-assert kl_mean[i_1e2] < 0.5 * kl_mean[i_small] and abs(acc_mean[i_1e2] - acc_mean[i_small]) < 0.05, (kl_mean, acc_mean)
+assert acc_mean[i_small] > 0.9, acc_mean
+assert acc_mean[i_big] < 0.45 and acc_mean[i_big] < acc_mean[i_small] - 0.5, acc_mean
+assert kl_mean[BETAS >= 1].max() < 0.3, kl_mean
+assert kl_mean[i_1e2] < 0.5 * kl_mean[i_small] and abs(acc_mean[i_1e2] - acc_mean[i_small]) < 0.03, (kl_mean, acc_mean)
 assert active[i_small] > active[i_big], active
-assert vib_match < 1e-12, vib_match
-assert exercise_vs_library < 1e-12
 print(f"all checks passed: KL {kl_mean[i_small]:.2f} -> {kl_mean[i_big]:.1e} nats, "
       f"accuracy {acc_mean[i_small]:.3f} -> {acc_mean[i_big]:.3f} as beta goes {BETAS[i_small]:.0e} -> {BETAS[i_big]:.1e}")

@@ -30,14 +30,14 @@ import numpy as np
 from mini_eau import EAU
 from mini_eau.lab import metrics
 from mini_eau.backend import get_array_module
-from mini_eau.lab.baselines import METHODS, make_method
+from mini_eau.lab.baselines import METHODS
 from mini_eau.lab.data import TOY_LEVELS, ToyProblem
 from mini_eau.lab.demo import ABLATIONS, DEFAULTS, EAU_DEFAULTS, prepare_data, run_demo
 from mini_eau.gradcheck import check_backward, rel_error
 from mini_eau.layers import linear_backward, linear_forward, softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from mini_eau.lab.train import TrainConfig, fit
 
-%config InlineBackend.figure_format = "png"
+# %config InlineBackend.figure_format = "png"
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
@@ -70,7 +70,7 @@ print(f"FAST={FAST}: {settings}")
 # the arrays below are the ones the methods are trained and tested on.
 
 # %%
-train, sweep_a, sweep_b, levels, names = prepare_data("toy", SEED, FAST, rng)
+train, sweep_a, sweep_b, levels, names = prepare_data(data="toy", seed=SEED, fast=FAST, rng=rng)
 print(f"training set: {len(train)} samples, noise array {train.noise.shape} (modality, sample); "
       f"s^A in [{train.noise[0].min():.3f}, {train.noise[0].max():.3f}], "
       f"s^B in [{train.noise[1].min():.3f}, {train.noise[1].max():.3f}]")
@@ -114,27 +114,18 @@ print("methods:", METHODS)
 #
 # `run_demo` is the library's main job (`python -m mini_eau demo`): it trains every method with
 # `fit` and a generator seeded with `[seed, index of the method]`, evaluates both sweeps, adds the
-# oracle, and prints accuracy per level with the robustness score (SPEC §12: area under the
+# oracle, and reports accuracy per level with the robustness score (SPEC §12: area under the
 # accuracy-vs-noise curve divided by the noise range, i.e. the mean accuracy over the range).
-# Here it writes nothing (`out=None`).
+# Here it writes and prints nothing (`out=None`, a silent `log`) and, with `return_trained=True`,
+# also returns every trained model (`trained[name]`: the model and its parameters), which the
+# analysis below uses.
 
 # %%
-results = run_demo("toy", seed=SEED, out=None, fast=FAST, figures=False)
-
-# %% [markdown]
-# For the analysis we need EAU's parameters, which `run_demo` does not return; training it
-# again with the same generator seed (`[SEED, 0]`) gives **the same** model — `fit` is
-# bit-reproducible — which the next cell checks against the demo's fusion weights.
-
-# %%
-tcfg = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr)
-dims = [x.shape[1] for x in train.xs]
-eau = fit(make_method("eau", dims, train.n_classes, EAU_DEFAULTS), train, tcfg,
-          rng=np.random.default_rng([SEED, METHODS.index("eau")]))
-w_noisy_a = np.array([eau.model.fusion_weights(eau.params, d.xs)[0].mean() for d in sweep_a])
-w_noisy_b = np.array([eau.model.fusion_weights(eau.params, d.xs)[1].mean() for d in sweep_b])
-assert np.allclose(w_noisy_a, results["fusion_weight_noisy"], rtol=0, atol=1e-9)
-print("re-trained EAU reproduces the demo's model: fusion weights agree to 1e-9")
+results, trained = run_demo(data="toy", seed=SEED, fast=FAST, out=None, figures=False, return_trained=True,
+                            log=lambda *a: None)
+eau = trained["eau"]                          # EAU's trained model and parameters, for the analysis below
+w_noisy_a = np.array(results["fusion_weight_noisy"])      # mean weight on A over sweep A, per level
+w_noisy_b = np.array(results["fusion_weight_noisy_b"])    # mean weight on B over the mirror sweep
 
 # %%
 acc = {n: np.array(r["accuracy"]) for n, r in results["methods"].items()}
@@ -153,9 +144,11 @@ for ax, table, noisy in ((axes[0], acc, "A"), (axes[1], acc_b, "B")):
 axes[0].legend(fontsize=8, ncol=2, loc="lower left")
 plt.tight_layout()
 plt.show()
-print(f"{'method':11s} {'acc at s^A=6':>12s} {'acc at s^B=6':>12s} {'robustness (A)':>15s}")
+print(f"accuracy vs noise on A (B at 1); {settings.epochs} epochs")
+print(f"{'method':11s}" + "".join(f"{lv:>7g}" for lv in levels) + f"{'robustness':>12s}{'acc at s^B=6':>14s}")
 for name in acc:
-    print(f"{name:11s} {acc[name][-1]:12.3f} {acc_b[name][-1]:12.3f} {results['robustness_auc'][name]:15.3f}")
+    print(f"{name:11s}" + "".join(f"{x:7.3f}" for x in acc[name])
+          + f"{metrics.robustness_auc(levels, acc[name]):12.3f}{acc_b[name][-1]:14.3f}")
 
 # %% [markdown]
 # What the curves say:
@@ -203,8 +196,7 @@ print(f"{'u^A':>6s} " + " ".join(f"{u_a[n_a == lv].mean():6.2f}" for lv in level
 print(f"{'u^B':>6s} " + " ".join(f"{u:6.2f}" for u in u_other) + "   (sweep A, B fixed at 1)")
 print(f"{'w^A':>6s} " + " ".join(f"{w:6.3f}" for w in w_noisy_a))
 print(f"{'w^B':>6s} " + " ".join(f"{w:6.3f}" for w in w_noisy_b) + "   (mirror sweep, noise on B)")
-print(f"Spearman(injected noise, predicted u): A {rho['a']:.3f}, B {rho['b']:.3f}  "
-      f"(demo: {results['spearman']['a']:.3f}, {results['spearman']['b']:.3f})")
+print(f"Spearman(injected noise, predicted u): A {rho['a']:.3f}, B {rho['b']:.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -360,6 +352,8 @@ plt.show()
 
 # %%
 print(ABLATIONS)
+tcfg = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr)   # the demo's budget
+dims = [x.shape[1] for x in train.xs]
 ablation_names = ("eau", "no L_URA", "mean weights") if FAST else tuple(ABLATIONS)
 abl_models = {"eau": eau}
 for name in ablation_names[1:]:
@@ -410,9 +404,10 @@ plt.show()
 # sample both counts less in the prediction and sends less gradient into its encoder.
 #
 # The forward below is composed of the library's layers; the cache holds what the backward needs.
-# Edit the stub, set `IMPLEMENTED = True`, run the check.
+# Write the body of `my_concat_head_backward` (in the student notebook: replace the
+# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "concat_head_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def concat_head_forward(h_a, h_b, W, b, y):
     """Concat classifier head: CE(y, [h_a, h_b] W + b). Library layers; runs under autograd too."""
     xp = get_array_module(h_a, h_b, W, b)
@@ -422,72 +417,65 @@ def concat_head_forward(h_a, h_b, W, b, y):
     return loss, {"c": c, "W": W, "logp": logp, "onehot": onehot, "H": h_a.shape[1]}
 
 
-IMPLEMENTED = False
-
-
+# %% nbgrader={"grade": false, "grade_id": "my_concat_head_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_concat_head_backward(dout, cache):
     c, W, logp, onehot, H = cache["c"], cache["W"], cache["logp"], cache["onehot"], cache["H"]
-    dh_a = np.zeros((c.shape[0], H))   # your code
-    dh_b = np.zeros((c.shape[0], H))   # your code
-    dW = np.zeros_like(W)              # your code
-    db = np.zeros(W.shape[1])          # your code
-    return dh_a, dh_b, dW, db
-
-
-# %%
-N_CHK, H_CHK, K_CHK = 5, 3, 4
-check_args = [rng.standard_normal((N_CHK, H_CHK)), rng.standard_normal((N_CHK, H_CHK)),
-              rng.standard_normal((2 * H_CHK, K_CHK)), rng.standard_normal(K_CHK), rng.integers(0, K_CHK, N_CHK)]
-if IMPLEMENTED:
-    report = check_backward(concat_head_forward, my_concat_head_backward, check_args, diff=[0, 1, 2, 3])
-    print(report)
-    print("passed" if report.passed else "not yet: check the three steps")
-
-# %% [markdown]
-# ### Reference solution
-
-# %%
-def solution_concat_head_backward(dout, cache):
-    c, W, logp, onehot, H = cache["c"], cache["W"], cache["logp"], cache["onehot"], cache["H"]
+    ### BEGIN SOLUTION
     dz = dout * (np.exp(logp) - onehot) / c.shape[0]     # step 1: p = exp(log p)
     dW = c.T @ dz                                         # step 2
     db = dz.sum(axis=0)
     dc = dz @ W.T                                         # step 3, then split the blocks
-    return dc[:, :H], dc[:, H:], dW, db
+    dh_a, dh_b = dc[:, :H], dc[:, H:]
+    ### END SOLUTION
+    return dh_a, dh_b, dW, db
 
 
-solution_report = check_backward(concat_head_forward, solution_concat_head_backward, check_args, diff=[0, 1, 2, 3])
-print(solution_report)
-assert solution_report.passed
+# %% nbgrader={"grade": true, "grade_id": "check_concat_head_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+N_CHK, H_CHK, K_CHK = 5, 3, 4
+check_args = [check_rng.standard_normal((N_CHK, H_CHK)), check_rng.standard_normal((N_CHK, H_CHK)),
+              check_rng.standard_normal((2 * H_CHK, K_CHK)), check_rng.standard_normal(K_CHK),
+              check_rng.integers(0, K_CHK, N_CHK)]
+report = check_backward(concat_head_forward, my_concat_head_backward, check_args, diff=[0, 1, 2, 3])
+print(report)
+assert report.passed, "not yet: check the three steps"
 # the same numbers from the library's pairs, as Concat.loss_backward composes them
 _, cache_chk = concat_head_forward(*check_args)
 dc_lib, dW_lib, db_lib = linear_backward(softmax_cross_entropy_backward(1.0, (cache_chk["logp"], cache_chk["onehot"])),
                                          (cache_chk["c"], cache_chk["W"]))
-mine = solution_concat_head_backward(1.0, cache_chk)
+mine = my_concat_head_backward(1.0, cache_chk)
 lib = (dc_lib[:, :H_CHK], dc_lib[:, H_CHK:], dW_lib, db_lib)
-print("max rel. error vs the library's pairs:", max(rel_error(a, b) for a, b in zip(mine, lib)))
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(mine, lib))
+print(f"max rel. error vs the library's pairs: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
 
 # %% [markdown]
 # ## What the notebook showed — checked
 #
-# * at the highest noise on A ($s^A = 6$, twice the largest training noise) EAU beats concat by a
-#   clear margin, and so does it on the mirror sweep;
-# * EAU's mean fusion weight on the noisy modality falls at every step of both sweeps, and by a
-#   lot overall;
-# * its predicted uncertainty ranks the injected noise: Spearman > 0.5 for both modalities;
-# * the ablation with mean weights loses that robustness.
+# * at the highest noise on A ($s^A = 6$, twice the largest training noise) EAU beats concat by more
+#   than 0.2, and so does it on the mirror sweep;
+# * EAU's mean fusion weight on the noisy modality falls at every step of both sweeps, by more than
+#   0.4 overall, to below 0.1;
+# * its predicted uncertainty ranks the injected noise: Spearman > 0.85 for both modalities;
+# * the ablation with mean weights loses that robustness (more than 0.2 below EAU at $s^A = 6$).
+#
+# The thresholds are the same in fast and full mode, set below the seed-to-seed spread: over seeds
+# 0–4 in fast mode EAU − concat at noise 6 was 0.28–0.37 (both sweeps), the weight fell by 0.58–0.68
+# to at most 0.033, Spearman was 0.895–0.944 and EAU − mean weights 0.25–0.34; in full mode
+# (seeds 0–2, the README's table) the margins are similar and Spearman ≥ 0.90. A variance head
+# that does not see the noise, or uniform fusion weights, fails them.
 
 # %%
 top = -1                                      # index of the highest noise level
+MARGIN, WEIGHT_FALL, RHO_MIN = 0.2, 0.4, 0.85  # both modes; see the seed spread above
 assert levels[top] == max(TOY_LEVELS) == 6.0
-assert acc["eau"][top] > acc["concat"][top] + 0.15, (acc["eau"][top], acc["concat"][top])
-assert acc_b["eau"][top] > acc_b["concat"][top] + 0.15, (acc_b["eau"][top], acc_b["concat"][top])
+assert acc["eau"][top] > acc["concat"][top] + MARGIN, (acc["eau"][top], acc["concat"][top])
+assert acc_b["eau"][top] > acc_b["concat"][top] + MARGIN, (acc_b["eau"][top], acc_b["concat"][top])
 for w in (w_noisy_a, w_noisy_b):
     assert np.all(np.diff(w) < 0), w
-    assert w[0] - w[top] > 0.3 and w[top] < 0.2, w
-assert rho["a"] > 0.5 and rho["b"] > 0.5, rho
-assert abs(rho["a"] - results["spearman"]["a"]) < 1e-9 and abs(rho["b"] - results["spearman"]["b"]) < 1e-9
-assert abl_acc["eau"][top] > abl_acc["mean weights"][top] + 0.15, (abl_acc["eau"], abl_acc["mean weights"])
+    assert w[0] - w[top] > WEIGHT_FALL and w[top] < 0.1, w
+assert rho["a"] > RHO_MIN and rho["b"] > RHO_MIN, rho
+assert abl_acc["eau"][top] > abl_acc["mean weights"][top] + MARGIN, (abl_acc["eau"], abl_acc["mean weights"])
 print(f"all checks passed: at s^A = 6 EAU {acc['eau'][top]:.3f} vs concat {acc['concat'][top]:.3f} "
       f"(oracle {acc['oracle'][top]:.3f}); weight on the noisy view {w_noisy_a[0]:.3f} -> {w_noisy_a[top]:.3f}; "
       f"Spearman A {rho['a']:.3f}, B {rho['b']:.3f}")
