@@ -118,6 +118,7 @@ def demo_figures(results, out):
         for m, w in enumerate(sw["eau"]["weights"]):
             noisy = m in sw["noisy"]
             line = ax.plot(levels, w, lw=2.2 if noisy else 1.2, ls="-" if noisy else "--", marker="o" if noisy else ".",
+                           color=f"C{m}",
                            label=f"{results['views'][m]}" + (" (noisy)" if noisy else ""))[0]
             if std is not None:
                 _band(ax, levels, w, std[k]["eau"]["weights"][m], {"color": line.get_color()})
@@ -136,7 +137,8 @@ def demo_figures(results, out):
     for k, (ax, sw) in enumerate(zip(axes, sweeps)):
         for m, u in sw["eau"]["uncertainty"].items():
             sp = sw["eau"]["spearman"][m]
-            line = ax.plot(levels, u, marker="o", lw=2, label=f"{results['views'][int(m)]}: Spearman {sp:.2f}")[0]
+            line = ax.plot(levels, u, marker="o", lw=2, color=f"C{int(m)}",  # one colour per view in every figure
+                           label=f"{results['views'][int(m)]}: Spearman {sp:.2f}")[0]
             if std is not None:
                 _band(ax, levels, u, std[k]["eau"]["uncertainty"][m], {"color": line.get_color()})
         ax.set_title(_sweep_title(sw), fontsize=10)

@@ -27,7 +27,7 @@ import numpy as np
 
 from mini_eau import EAU, EAUConfig, TrainConfig, fit
 from mini_eau.lab.data import ToyProblem
-from mini_eau.lab.demo import DEFAULTS
+from mini_eau.lab.demo import FAST_SETTINGS, SETTINGS as DEMO_SETTINGS
 from mini_eau.gaussian import S_MAX, S_MIN
 from mini_eau.gradcheck import check_backward, rel_error
 from mini_eau.kl import kl_standard_normal_forward
@@ -50,11 +50,12 @@ plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
 rng = np.random.default_rng(5)                     # the one generator behind every draw below
-SETTINGS = DEFAULTS[("toy", FAST)]                 # the demo's sizes: 1500 x 12 epochs (fast), 4000 x 40 (full)
+SETTINGS = FAST_SETTINGS if FAST else DEMO_SETTINGS  # the demo's sizes and budget (fast or full)
+EPOCHS = SETTINGS.epochs(SETTINGS.n_train)         # about SETTINGS.steps steps: 27 epochs of 1500 (fast), 48 of 4000 (full)
 N_SEEDS = 1 if FAST else 3                         # training seeds per beta
 N_TEST, TEST_NOISE = 2000, 0.5
 BETAS = 10.0 ** np.arange(-4.0, 0.75, 0.5)          # 1e-4, 3e-4, ..., 1, 3.2
-print(f"FAST={FAST}: {SETTINGS.n_train} training samples, {SETTINGS.epochs} epochs, {N_SEEDS} seed(s) "
+print(f"FAST={FAST}: {SETTINGS.n_train} training samples, {EPOCHS} epochs, {N_SEEDS} seed(s) "
       f"x {len(BETAS)} values of beta")
 
 # %% [markdown]
@@ -118,7 +119,7 @@ problem = ToyProblem(seed=0)
 train = problem.sample(SETTINGS.n_train, rng)
 test = problem.sample(N_TEST, rng, noise_a=TEST_NOISE, noise_b=TEST_NOISE)
 train_seeds = [int(s) for s in rng.integers(2 ** 31, size=N_SEEDS)]
-tcfg = TrainConfig(epochs=SETTINGS.epochs, batch_size=SETTINGS.batch_size, lr=SETTINGS.lr)
+tcfg = TrainConfig(epochs=EPOCHS, batch_size=SETTINGS.batch_size, lr=SETTINGS.lr)
 
 
 def per_dim_kl(mu_f, s_f):
