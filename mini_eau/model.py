@@ -373,27 +373,30 @@ class EAU:
 
     # ---------------------------------------------------------- prediction
     @accepts(params=_params, xs=_batch)
-    def embed(self, params, xs):
-        """Means and log-variances ``(mus, ss)``, stacks (M, N, D), without dropout."""
-        mus, ss, _ = self._encode(params, xs, None)
+    def embed(self, params, xs, masks=None):
+        """Means and log-variances ``(mus, ss)``, stacks (M, N, D); dropout only with ``masks`` (MC dropout, SPEC §9)."""
+        mus, ss, _ = self._encode(params, xs, masks)
         return mus, ss
 
     @accepts(params=_params, xs=_batch)
-    def fuse(self, params, xs):
+    def fuse(self, params, xs, masks=None):
         r"""The fused representation :math:`\hat x = \sum_m \alpha^m \mu^m` (N, D) (SPEC §6)."""
         c = self.config
-        return fuse_forward(*self.embed(params, xs), temperature=c.temperature, variant=c.fusion)[0]
+        return fuse_forward(*self.embed(params, xs, masks), temperature=c.temperature, variant=c.fusion)[0]
 
     @accepts(self=_with_vib, params=_params, xs=_batch)
-    def vib_code(self, params, xs):
+    def vib_code(self, params, xs, masks=None):
         r"""The VIB code's Gaussian :math:`(\mu_f, s_f)`, each (N, Z) (SPEC §7); its KL to the prior is the rate."""
-        (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs), *(params[k] for k in _VIB_NAMES[:4]))
+        (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs, masks), *(params[k] for k in _VIB_NAMES[:4]))
         return mu_f, s_f
 
     @accepts(params=_params, xs=_batch)
-    def predict_proba(self, params, xs):
-        r"""Class probabilities from the fused means: :func:`~mini_eau.vib.vib_predict`, i.e. :math:`\text{dec}(\mu_f)` (SPEC §7)."""
-        fused = self.fuse(params, xs)
+    def predict_proba(self, params, xs, masks=None):
+        r"""Class probabilities from the fused means: :func:`~mini_eau.vib.vib_predict`, i.e. :math:`\text{dec}(\mu_f)` (SPEC §7).
+
+        ``masks`` (as in :meth:`draw`) switches the encoders' dropout on: one MC-dropout pass (SPEC §9).
+        """
+        fused = self.fuse(params, xs, masks)
         if self.config.vib:
             return vib_predict(fused, *(params[k] for k in _VIB_NAMES))
         return softmax(linear_forward(fused, params["cls.W"], params["cls.b"])[0], axis=1)

@@ -190,3 +190,19 @@ def test_bad_parameters_are_named_at_the_model_edge():
         model.loss_forward({**params, "head0.W_mu": np.zeros((6, 2))}, xs, rng.integers(0, 3, 4), model.draw(4, rng))
     with pytest.raises(ValueError, match="params: expected the parameters of model.init_params"):
         model.predict_proba({k: v for k, v in params.items() if k != "vib.b_out"}, xs)
+
+
+def test_predict_proba_with_masks_is_one_mc_dropout_pass():
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((7, 5)), rng.standard_normal((7, 3))]
+    for name in ("eau", "concat", "late", "tmc", "qmf", "unimodal_1"):
+        model = make_method(name, [5, 3], 3, EAUConfig(hidden=(6,), keep_prob=0.5))
+        params = model.init_params(rng)
+        masks = model.draw(7, np.random.default_rng(1))["masks"]
+        p = model.predict_proba(params, xs, masks=masks)
+        np.testing.assert_array_equal(p, model.predict_proba(params, xs, masks=masks))  # the masks fix the pass
+        assert np.allclose(p.sum(axis=1), 1.0) and not np.allclose(p, model.predict_proba(params, xs))
+        # keep-masks of ones with keep_prob 1: the pass is the deterministic prediction
+        plain = make_method(name, [5, 3], 3, EAUConfig(hidden=(6,), keep_prob=1.0))
+        ones = [[np.ones_like(m) for m in view] for view in masks]
+        np.testing.assert_allclose(plain.predict_proba(params, xs, masks=ones), plain.predict_proba(params, xs))

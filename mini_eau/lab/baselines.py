@@ -114,8 +114,8 @@ class Unimodal(_Encoders):
         self._encoders_backward({self.modality: dh}, cache["enc"], grads)
         return grads
 
-    def predict_proba(self, params, xs):
-        hs, _ = self._encode(params, xs, None)
+    def predict_proba(self, params, xs, masks=None):
+        hs, _ = self._encode(params, xs, masks)
         return softmax(hs[self.modality] @ params["cls.W"] + params["cls.b"], axis=1)
 
 
@@ -151,8 +151,8 @@ class Concat(_Encoders):
         self._encoders_backward({m: dcat[:, m * H:(m + 1) * H] for m in range(self.M)}, cache["enc"], grads)
         return grads
 
-    def predict_proba(self, params, xs):
-        hs, _ = self._encode(params, xs, None)
+    def predict_proba(self, params, xs, masks=None):
+        hs, _ = self._encode(params, xs, masks)
         return softmax(self._logits(params, hs)[0], axis=1)
 
 
@@ -204,8 +204,8 @@ class Late(_PerModalityLogits):
         dlogits = xp.stack([softmax_cross_entropy_backward(dout, cc) for cc in cache["ce"]])
         return self._logits_backward(dlogits, cache["logits"], {})
 
-    def predict_proba(self, params, xs):
-        logits, _ = self._logits(params, xs, None)
+    def predict_proba(self, params, xs, masks=None):
+        logits, _ = self._logits(params, xs, masks)
         return softmax(logits, axis=2).mean(axis=0)
 
 
@@ -232,8 +232,8 @@ class TMC(_PerModalityLogits):
     def loss_backward(self, dout, cache):
         return self._logits_backward(tmc_loss_backward(dout, cache["tmc"]), cache["logits"], {})
 
-    def predict_proba(self, params, xs):
-        logits, _ = self._logits(params, xs, None)
+    def predict_proba(self, params, xs, masks=None):
+        logits, _ = self._logits(params, xs, masks)
         return tmc_predict(logits)[0]
 
     def uncertainty(self, params, xs):
@@ -259,8 +259,8 @@ class QMF(_PerModalityLogits):
     def loss_backward(self, dout, cache):
         return self._logits_backward(qmf_loss_backward(dout, cache["qmf"]), cache["logits"], {})
 
-    def predict_proba(self, params, xs):
-        logits, _ = self._logits(params, xs, None)
+    def predict_proba(self, params, xs, masks=None):
+        logits, _ = self._logits(params, xs, masks)
         return qmf_predict(logits)
 
 

@@ -31,7 +31,6 @@ encoders and their dropout.
 """
 from __future__ import annotations
 
-import copy
 import inspect
 import numbers
 from dataclasses import asdict, dataclass, replace
@@ -423,7 +422,7 @@ class EAUClassifier:
             if c.keep_prob >= 1.0:
                 return model.predict_proba(params, views)
             masks = draw_masks(rng, len(views[0]), c.hidden, len(views), c.keep_prob)
-            return _with_dropout(model, masks).predict_proba(params, views)
+            return model.predict_proba(params, views, masks=masks)
 
         p_bar, aleatoric, epistemic = mc_dropout_predict(one_pass, xs, int(n_samples), np.random.default_rng(seed))
         return PredictiveUncertainty(proba=p_bar, prediction=self.classes_[p_bar.argmax(axis=1)],
@@ -542,20 +541,6 @@ def _encode_labels(y, n):
     if len(classes) < 2:
         raise ValueError(f"y: expected at least 2 classes, got only {classes.tolist()}")
     return classes, index.reshape(-1).astype(np.int64)
-
-
-def _with_dropout(model, masks):
-    """A shallow copy of ``model`` whose encoders apply the dropout ``masks`` when it predicts.
-
-    Every model, EAU and baseline, reaches its encoders through
-    ``_encode(params, xs, masks)``, and its prediction passes ``masks=None``;
-    the copy passes ``masks`` instead, so the rest of the prediction is the
-    model's own code.
-    """
-    twin = copy.copy(model)
-    encode = type(model)._encode
-    twin._encode = lambda params, xs, _masks: encode(twin, params, xs, masks)
-    return twin
 
 
 def _to_json(value):
