@@ -1,6 +1,7 @@
 """The README's result tables, from demo runs (``results.json`` of ``python -m mini_eau demo --seeds 0 1 2``).
 
     python scripts/summarise.py runs/demo-toy-augment runs/demo-toy3-augment ...
+    python scripts/summarise.py --ablations runs/ablations-toy-augment ...
 
 For each folder: one row per sweep with EAU and the baselines at noise 0
 and at the highest level, the oracle, EAU's fusion weight on the swept views
@@ -85,12 +86,38 @@ def levels_table(r, k=0):
     return "\n".join(lines)
 
 
+def ablations_table(folders):
+    """One row per ablation variant, one column per data set: accuracy at the highest level and Spearman, mean over sweeps."""
+    runs = []
+    for f in folders:
+        path = Path(f) / "ablations.json"
+        if not path.is_file():
+            raise SystemExit(f"summarise: {f}: no ablations.json (run python -m mini_eau ablations --out {f} first)")
+        runs.append(json.loads(path.read_text()))
+    hi = runs[0]["levels"][-1]
+    lines = ["| variant | " + " | ".join(r["data"] for r in runs) + " |", "|---|" + "---|" * len(runs)]
+    for v in runs[0]["sweeps"][0]["accuracy"]:
+        cells = []
+        for r in runs:
+            acc = np.mean([sw["accuracy"][v][-1] for sw in r["sweeps"]])
+            acc0 = np.mean([sw["accuracy"][v][0] for sw in r["sweeps"]])
+            sp = np.mean([sw["spearman"][v] for sw in r["sweeps"]])
+            cells.append(f"{acc0:.3f} / {acc:.3f} / {sp:.2f}")
+        lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    return (f"protocol '{runs[0]['protocol']}', seeds {runs[0]['seeds']}; each cell: accuracy at noise 0 / at "
+            f"{hi:g} / Spearman(noise, u), each the mean over the set's sweeps\n\n" + "\n".join(lines))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python scripts/summarise.py", description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+", help="demo output folders, each with a results.json")
     p.add_argument("--levels", action="store_true", help="also print the accuracy-by-level table of each first sweep")
     p.add_argument("--per-seed", action="store_true", help="also check the targets on each results_seed*.json")
+    p.add_argument("--ablations", action="store_true", help="the folders hold ablations.json: print their table")
     args = p.parse_args(argv)
+    if args.ablations:
+        print(ablations_table(args.folders))
+        return 0
     runs = [load(f) for f in args.folders]
     seeds = runs[0]["seed"]
     print(f"protocol '{runs[0]['protocol']}', " + (f"mean over seeds {seeds}" if isinstance(seeds, list) else f"seed {seeds}"))
