@@ -260,3 +260,14 @@ def test_fit_refuses_augmenting_a_view_that_does_not_exist():
     b = load_benchmark("toy", seed=0, n_train=64, n_test=10)
     with pytest.raises(ValueError, match="augment.views"):
         fit(EAU([16, 16], 4), b.train, TrainConfig(epochs=1, batch_size=32, augment=NoiseAugmentation(1.0, views=(2,))))
+
+
+def test_verbose_log_shows_each_term_as_it_enters_the_loss():
+    b = load_benchmark("toy", seed=0, n_train=200, n_test=10)
+    lines = []
+    tr = fit(EAU([16, 16], 4, EAUConfig(lambda_udr=1e-3)), b.train, TrainConfig(epochs=1, batch_size=100),
+             verbose=True, log=lines.append)
+    rec = tr.history[0]
+    assert f"udr {1e-3 * rec['terms']['udr']:.4f} (= 0.001 x" in lines[0]
+    weighted = rec["terms"]["vib"] + 1e-3 * rec["terms"]["udr"] + 0.1 * rec["terms"]["ura"]
+    assert abs(weighted - rec["loss"]) < 1e-9  # the printed parts add up to the printed total

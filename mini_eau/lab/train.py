@@ -245,10 +245,22 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
         rec["accuracy"] = float(to_numpy(xp.mean(proba.argmax(axis=1) == y)))
         history.append(rec)
         if verbose:
-            terms = ", ".join(f"{k} {v:.4f}" for k, v in rec["terms"].items())
+            # each term as it enters the loss (weight x value), so the parts add up to the total
+            weights = _term_weights(model)
+            terms = ", ".join(f"{k} {weights.get(k, 1.0) * v:.4f}" + (f" (= {weights[k]:g} x {v:.4g})"
+                                                                       if weights.get(k, 1.0) != 1.0 else "")
+                              for k, v in rec["terms"].items())
             log(f"[{getattr(model, 'name', 'model')}] epoch {epoch:3d}/{config.epochs}  loss {rec['loss']:.4f} "
                 f"({terms})  train acc {rec['accuracy']:.3f}")
     return Trained(model, params, history, time.perf_counter() - t0, xp)
+
+
+def _term_weights(model):
+    """The weight of each logged loss term in the total (EAU's lambdas; 1 for every baseline term)."""
+    c = getattr(model, "config", None)
+    if c is None or not hasattr(c, "lambda_udr"):
+        return {}
+    return {"udr": c.lambda_udr, "ura": c.lambda_ura, "uni": c.lambda_uni}
 
 
 def _check_step(epoch, step, loss, terms):
