@@ -316,7 +316,9 @@ assert exercise_vs_library < 1e-12, exercise_vs_library
 # this seed and four others, i.e. the generator seeded 1–5; full mode, this seed): the KL falls by
 # a factor 3600–25000 and is below 0.05 nat for every $\beta \ge 1$; accuracy is 0.97–0.98 at the
 # smallest $\beta$, 0.24–0.46 at the largest (chance: 0.25), and moves by at most 0.004 up to
-# $\beta = 10^{-2}$, where the KL has already fallen to 0.26–0.31 of its value. (At $\beta = 1$
+# $\beta = 10^{-2}$, where the KL has already fallen to 0.26–0.31 of its value. Full mode (3
+# training seeds averaged): a factor $2\cdot10^5$, KL at most 0.001 nat for $\beta \ge 1$, accuracy
+# 0.98 → 0.27, and 0.22 of the KL left at $10^{-2}$ with accuracy unchanged. (At $\beta = 1$
 # alone, fast mode's short training leaves between 0.28 and 0.83 accuracy, depending on the seed:
 # no check there.)
 
