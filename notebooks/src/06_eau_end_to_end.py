@@ -336,12 +336,16 @@ for name, d in extra.items():
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-bins = np.linspace(0.5, 4.0, 50)
-for name, st in extra_stats.items():
-    axes[0].hist(st["uA"], bins=bins, histtype="step", lw=1.5, density=True, label=name)
-    axes[1].hist(st["uB"], bins=bins, histtype="step", lw=1.5, density=True, label=name)
+u_all = np.concatenate([np.concatenate([st["uA"], st["uB"]]) for st in extra_stats.values()])
+bins = np.linspace(np.quantile(u_all, 0.001), np.quantile(u_all, 0.999), 50)
+hist_styles = [dict(color="black", lw=2.5), dict(color="tab:orange", ls="--", lw=1.8), dict(color="tab:green", ls=":", lw=2.2),
+               dict(color="tab:red", ls="-.", lw=1.5), dict(color="tab:purple", lw=1.5)]
+for (name, st), style in zip(extra_stats.items(), hist_styles):
+    axes[0].hist(st["uA"], bins=bins, histtype="step", density=True, label=name, **style)
+    axes[1].hist(st["uB"], bins=bins, histtype="step", density=True, label=name, **style)
 for ax, m in zip(axes, "AB"):
-    ax.set(xlabel=rf"predicted $u^{m}$", ylabel="density", title=f"EAU uncertainty of view {m}")
+    ax.set(xlabel=rf"predicted $u^{m}$", ylabel="density",
+           title=f"toy, seed {SEED}: EAU's uncertainty of view {m} (noise 1 on both views)")
     ax.grid(alpha=0.3)
 axes[0].legend(fontsize=8)
 plt.tight_layout()
