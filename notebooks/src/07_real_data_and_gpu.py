@@ -357,8 +357,11 @@ plt.show()
 #   $e^{6.7} \approx 800$. (The $1/T$ in the task gradient above also makes the heads' gradient
 #   larger, which is why the task's share shrinks at $T = 1$.)
 #
-# The variance head only learns noise it has seen, and only while that noise still costs the
-# task something: that is why the demo trains with noise redrawn every epoch.
+# The variance head only learns noise it has seen. With the default weights it learns it mostly
+# through the task, while that noise still costs the prediction something — that is why the demo
+# trains with noise redrawn every epoch. (The task is not the only road: with uniform fusion
+# weights, the `mean weights` ablation of notebook 06, the task sends no gradient to $s$ at all,
+# and the smaller terms alone still make $u$ rank the toy's noise — but nothing uses it.)
 #
 # ## 4. The same training on a GPU (CuPy)
 #
