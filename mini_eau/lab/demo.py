@@ -180,7 +180,7 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     trained = {name: train_one(name, train, name) for name in methods}
     results = {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
                "fast": fast, "views": list(names), "unit": bench.unit,
-               "levels": [lv / bench.unit for lv in bench.levels], "other": bench.other / bench.unit,
+               "levels": [round(lv / bench.unit, 12) for lv in bench.levels], "other": round(bench.other / bench.unit, 12),
                "train_noise": bench.train_noise / bench.unit, "sweeps": []}
     for k, (noisy, sweep) in enumerate(zip(bench.sweeps, sweeps)):
         res = {"noisy": list(noisy), "noisy_names": [names[m] for m in noisy],
@@ -335,8 +335,8 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     for row in table:
         row["accuracy"] = {k: np.mean(v, axis=0).tolist() for k, v in row["accuracy"].items()}
         row["spearman"] = {k: float(np.mean(v)) for k, v in row["spearman"].items()}
-    res = {"data": data, "protocol": protocol, "seeds": list(seeds), "levels": [float(x) for x in
-           (np.array(bench.levels) / bench.unit)], "sweeps": table}
+    res = {"data": data, "protocol": protocol, "seeds": list(seeds),
+           "levels": [round(lv / bench.unit, 12) for lv in bench.levels], "sweeps": table}
     log(format_ablations(res))
     return res
 
