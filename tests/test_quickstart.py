@@ -23,5 +23,5 @@ def test_quickstart_runs_as_written(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     scores = [float(v) for v in res.stdout.splitlines()[0].split()]
-    assert len(scores) == 2 and min(scores) > 0.7  # both learn the digits from two half-images
+    assert len(scores) == 2 and min(scores) > 0.85  # both learn the digits from two half-images (0.90 and 0.89 measured)
     assert list(tmp_path.iterdir()) == []  # writes nothing
