@@ -67,15 +67,13 @@ def _write_json(path, obj):
 
 
 def _settings(args):
+    """The demo's budget, with the sizes the user gave on the command line."""
     from dataclasses import replace
 
     from .demo import FAST_SETTINGS, SETTINGS
 
-    s = replace(FAST_SETTINGS if args.fast else SETTINGS)  # a copy: the defaults stay untouched
-    for key in ("steps", "n_train", "n_test"):
-        if getattr(args, key) is not None:
-            s = replace(s, **{key: getattr(args, key)})
-    return s
+    given = {k: getattr(args, k) for k in ("steps", "n_train", "n_test") if getattr(args, k) is not None}
+    return replace(FAST_SETTINGS if args.fast else SETTINGS, **given)
 
 
 def _progress(total, desc):
@@ -92,6 +90,7 @@ def _progress(total, desc):
 
 def _demo(args):
     import os
+    from dataclasses import replace
 
     from .baselines import method_names
     from .data import load_benchmark
@@ -101,10 +100,9 @@ def _demo(args):
     _use_backend("demo", args.backend)
     out = _out_dir("demo", args.out, args.data, args.protocol)
     settings = _settings(args)
+    bench = load_benchmark(args.data, args.seeds[0], settings.n_train, settings.n_test)
     if args.epochs is not None:  # an explicit epoch count replaces the step budget
-        n = len(load_benchmark(args.data, args.seeds[0], settings.n_train, settings.n_test).train)
-        settings.steps = args.epochs * max(1, n // settings.batch_size)
-    bench = load_benchmark(args.data, args.seeds[0], 10, 10)
+        settings = replace(settings, steps=args.epochs * max(1, len(bench.train) // settings.batch_size))
     M = bench.train.n_modalities
     n_models = len(method_names(M)) + sum(M - len(s) >= 2 for s in bench.sweeps)  # + the oracles' concat models
     done = []

@@ -234,12 +234,10 @@ def _walk(trees, fn):
 
 def aggregate(per_seed):
     """Mean and standard deviation over seeds of every number in the results (same data and protocol)."""
-    keys = ("sweeps",)
+    sweeps = [r["sweeps"] for r in per_seed]
     mean = dict(per_seed[0])
-    std = {}
-    for k in keys:
-        mean[k] = _walk([r[k] for r in per_seed], lambda v: float(np.mean(v)))
-        std[k] = _walk([r[k] for r in per_seed], lambda v: float(np.std(v)))
+    mean["sweeps"] = _walk(sweeps, lambda v: float(np.mean(v)))
+    std = {"sweeps": _walk(sweeps, lambda v: float(np.std(v)))}
     for sw, first in zip(mean["sweeps"], per_seed[0]["sweeps"]):
         sw["noisy"] = first["noisy"]  # view indices, not numbers to average
     mean["seed"] = [r["seed"] for r in per_seed]
