@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .backend import get_array_module
 from .gradcheck import Case, register
-from .validation import KEEP_PROB, Labels, SameShape, accepts, checks_dout
+from .validation import KEEP_PROB, Array, Labels, Optional, SameShape, accepts, checks_dout, unbox
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -21,6 +23,7 @@ __all__ = [
     "softplus_forward", "softplus_backward",
     "sigmoid",
     "dropout_forward", "dropout_backward",
+    "batch_norm_forward", "batch_norm_backward", "batch_statistics", "BN_EPS",
     "logsumexp", "log_softmax", "softmax",
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
     "mse_forward", "mse_backward",
@@ -176,6 +179,97 @@ def dropout_forward(x, mask, keep_prob):
 def dropout_backward(dout, cache):
     """Gradient ``dx`` of :func:`dropout_forward`."""
     return dout * cache
+
+
+# ------------------------------------------------------- batch normalisation
+BN_EPS = 1e-5
+"""Added to the variance before the square root: a feature constant over the batch (a dead ReLU unit) maps to 0."""
+
+
+class RunningVariance:
+    """Spec of a running variance: given exactly when the mean ``mean_name`` is, of axis ``axis``, >= 0."""
+
+    def __init__(self, mean_name, axis):
+        self.mean_name, self.axis = mean_name, axis
+
+    def __call__(self, name, var, call):
+        if (var is None) != (call.args[self.mean_name] is None):
+            raise ValueError(f"{self.mean_name}, {name}: expected both (prediction: the running statistics) or "
+                             "neither (training: the batch's own)")
+        if var is not None:
+            Array(self.axis)(name, var, call)
+            v = unbox(var)
+            if isinstance(v, np.ndarray) and (v < 0).any():  # a scan on the host only, as check_array's NaN scan
+                raise ValueError(f"{name}: expected variances >= 0, got a minimum of {float(unbox(var).min())!r}")
+
+
+@accepts(x="N D", mean=Optional("D"), var=RunningVariance("mean", "D"))
+def batch_norm_forward(x, mean=None, var=None, eps=BN_EPS):
+    r"""Non-affine batch normalisation: each feature standardised over the batch (SPEC §2).
+
+    Forward
+    -------
+    .. math::
+        \hat x_{i,d} = \frac{x_{i,d} - m_d}{\sqrt{v_d + \epsilon}}
+
+    *Training* (``mean``, ``var`` not given): :math:`m_d = \frac1N\sum_i x_{i,d}`
+    and :math:`v_d = \frac1N\sum_i (x_{i,d} - m_d)^2`, the batch's own
+    statistics, so every :math:`\hat x_{i,d}` depends on the whole column.
+    *Prediction*: :math:`m, v` are given (running statistics kept by the
+    training loop) and the map is a fixed affine one, the same for every
+    sample whatever else is in the batch.  No learned scale or shift: what
+    follows (the variance head's :math:`W_s, b_s`) is affine already.
+
+    Backward
+    --------
+    Prediction: :math:`\partial L/\partial x = \text{dout}/\sqrt{v + \epsilon}`.
+
+    Training, one feature at a time (drop :math:`d`; :math:`r = (v+\epsilon)^{-1/2}`,
+    :math:`g = \text{dout}`).  From :math:`\partial m/\partial x_j = 1/N`,
+    :math:`\partial v/\partial x_j = 2(x_j - m)/N` (the :math:`m`-term of
+    :math:`v` has zero derivative since :math:`\sum_i (x_i - m) = 0`) and
+    :math:`\partial r/\partial v = -r^3/2`:
+
+    .. math::
+        \frac{\partial \hat x_i}{\partial x_j} = r\left(\delta_{ij} - \frac1N\right)
+            - \frac{r^3}{N}(x_i - m)(x_j - m)
+        = \frac rN\left(N\delta_{ij} - 1 - \hat x_i \hat x_j\right)
+
+    so
+
+    .. math::
+        \frac{\partial L}{\partial x_j} = \sum_i g_i \frac{\partial \hat x_i}{\partial x_j}
+        = r\left(g_j - \overline{g} - \hat x_j\, \overline{g \hat x}\right),
+
+    bars being means over the batch.  The gradient sums to zero over the
+    batch and is orthogonal to :math:`\hat x`: shifting or scaling a
+    feature's column changes nothing downstream.
+
+    Shapes
+    ------
+    x (N, D); mean, var (D,) or None -> out (N, D)
+    """
+    xp = get_array_module(x)
+    batch = mean is None
+    if batch:
+        mean, var = x.mean(axis=0), x.var(axis=0)
+    r = 1.0 / xp.sqrt(var + eps)
+    out = (x - mean) * r
+    return out, (out, r, batch, mean, var)
+
+
+@checks_dout
+def batch_norm_backward(dout, cache):
+    """Gradient ``dx`` of :func:`batch_norm_forward` (the statistics are not inputs: no gradient for them)."""
+    out, r, batch, _, _ = cache
+    if not batch:
+        return dout * r
+    return r * (dout - dout.mean(axis=0) - out * (dout * out).mean(axis=0))
+
+
+def batch_statistics(cache):
+    """The ``(mean, var)`` a :func:`batch_norm_forward` in training mode computed, for the running averages."""
+    return cache[3], cache[4]
 
 
 # ------------------------------------------------------- softmax cross-entropy
@@ -375,3 +469,16 @@ def _nll_cases(rng):
     return [Case(gaussian_nll_forward, gaussian_nll_backward,
                  [rng.standard_normal(s), rng.standard_normal(s), rng.standard_normal(s)], diff=[0, 1], label=f"{s}")
             for s in [(1,), (2, 3), (6, 2)]]
+
+
+@register("batch_norm")
+def _batch_norm_cases(rng):
+    cases = []
+    # N >= 3: at N = 2 every standardised column is (-1, 1) whatever x is, the gradient is ~0 and
+    # finite differences see only rounding
+    for n, d in [(3, 3), (5, 4), (8, 2)]:
+        x = rng.standard_normal((n, d)) * rng.uniform(0.5, 3.0, d) + rng.standard_normal(d)
+        cases.append(Case(batch_norm_forward, batch_norm_backward, [x], label=f"training,N={n},D={d}"))
+        cases.append(Case(batch_norm_forward, batch_norm_backward,
+                          [x, rng.standard_normal(d), rng.uniform(0.5, 2.0, d)], diff=[0], label=f"prediction,N={n},D={d}"))
+    return cases

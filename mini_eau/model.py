@@ -40,7 +40,8 @@ from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_total_backward, ura_
 from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, modality_uncertainty, uncertainty_weights
 from .encoders import (ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward,  # noqa: F401
                        encoder_backward, encoder_forward, init_encoder)
-from .gaussian import gaussian_head_backward, gaussian_head_forward, sample_backward, sample_forward
+from .gaussian import (HEAD_NORMS, gaussian_head_backward, gaussian_head_forward, head_statistics, sample_backward,
+                       sample_forward)
 from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
@@ -108,6 +109,23 @@ def _draws(name, draws, call):
         raise ValueError(f"{name}: missing {[k for k in need if k not in draws]}; expected the dict returned by model.draw(n, rng)")
 
 
+def _stats(name, stats, call):
+    """The dict ``trained.stats`` (``model.init_stats()`` updated by the training loop); None for a head without it."""
+    want = call.args["self"].stats_shapes()
+    if not want:
+        if stats:
+            raise ValueError(f"{name}: this model keeps no statistics (head_norm='none'); pass None")
+        return
+    if stats is None:
+        raise ValueError(f"{name}: this model standardises h before its variance heads (head_norm='batch'); pass the "
+                         "running statistics the training loop kept (trained.stats), or use the Trained object's methods")
+    if not isinstance(stats, dict) or set(stats) != set(want):
+        got = sorted(stats) if isinstance(stats, dict) else type(stats).__name__
+        raise ValueError(f"{name}: expected the statistics of model.init_stats(), {sorted(want)}; got {got}")
+    for k, shape in want.items():
+        check_array(f"{name}[{k!r}]", stats[k], shape=shape)
+
+
 # --------------------------------------------------------------------- model
 def _layer_sizes(name, hidden, call):
     if isinstance(hidden, numbers.Integral) or not hidden or not all(
@@ -117,7 +135,7 @@ def _layer_sizes(name, hidden, call):
 
 _CONFIG_SPECS = dict(hidden=_layer_sizes, d_embed=Integer(1), d_bottleneck=Integer(1), activation=Choice(ACTIVATIONS),
                      keep_prob=KEEP_PROB, fusion=Choice(FUSION_VARIANTS), temperature=Real(), tau=Real(),
-                     ura_variant=Choice(URA_VARIANTS),
+                     ura_variant=Choice(URA_VARIANTS), head_norm=Choice(HEAD_NORMS),
                      **dict.fromkeys(("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"),
                                      Real(">=0")))
 
@@ -145,6 +163,10 @@ class EAUConfig:
         L_URA temperature.
     ura_variant : str
         "paper", "infonce" or "official" (SPEC §5).
+    head_norm : str
+        What the variance heads see (SPEC §2): "batch" standardises h per
+        feature (batch statistics in training, running ones in prediction),
+        "none" feeds h itself, as the paper writes the head.
     lambda_udr, lambda_align, lambda_prior : float
         Weight of L_UDR and of its two parts (SPEC §4).
     lambda_ura : float
@@ -166,6 +188,7 @@ class EAUConfig:
     temperature: float = 0.1
     tau: float = 0.5
     ura_variant: str = "paper"
+    head_norm: str = "batch"
     lambda_udr: float = 1e-3
     lambda_align: float = 1.0
     lambda_prior: float = 1.0
@@ -249,6 +272,25 @@ class EAU:
             self._shapes = (copy.copy(self.config), shapes)  # a copy: a config changed in place is seen
         return self._shapes[1]
 
+    def init_stats(self, xp=np, dtype=np.float64):
+        """Running statistics of what each variance head standardises (SPEC §2): mean 0, variance 1 to start.
+
+        ``{"head{m}.h_mean": (H,), "head{m}.h_var": (H,)}`` per modality for
+        ``head_norm="batch"``, ``{}`` for ``"none"``.  Not parameters: no
+        gradient reaches them; the training loop averages each step's batch
+        statistics into them (:func:`mini_eau.lab.train.fit`) and prediction
+        takes them as an argument, as it takes dropout masks.
+        """
+        if self.config.head_norm == "none":
+            return {}
+        H = self.config.hidden[-1]
+        return {name: xp.zeros(H, dtype=dtype) if name.endswith("mean") else xp.ones(H, dtype=dtype)
+                for m in range(self.M) for name in (f"head{m}.h_mean", f"head{m}.h_var")}
+
+    def stats_shapes(self):
+        """Name -> shape of :meth:`init_stats`' arrays."""
+        return {k: tuple(v.shape) for k, v in self.init_stats().items()}
+
     def draw(self, n, rng, xp=np, dtype=np.float64):
         """Every random number one training step needs, drawn from ``rng``.
 
@@ -269,12 +311,15 @@ class EAU:
         return d
 
     # ------------------------------------------------------------ the loss
-    def _encode(self, params, xs, masks):
+    def _encode(self, params, xs, masks, stats=None):
+        """Encoders and heads; ``stats`` None: training (each head standardises with its batch's statistics)."""
         hs, enc_caches = encode_modalities(params, xs, self.config, masks)
         mus, ss, head_caches = [], [], []
         for m in range(self.M):
+            running = {} if not stats else {"h_mean": stats[f"head{m}.h_mean"], "h_var": stats[f"head{m}.h_var"]}
             (mu, s), c_head = gaussian_head_forward(hs[m], params[f"head{m}.W_mu"], params[f"head{m}.b_mu"],
-                                                    params[f"head{m}.W_s"], params[f"head{m}.b_s"])
+                                                    params[f"head{m}.W_s"], params[f"head{m}.b_s"],
+                                                    norm=self.config.head_norm, **running)
             mus.append(mu)
             ss.append(s)
             head_caches.append(c_head)
@@ -287,11 +332,17 @@ class EAU:
 
         Returns ``(loss, cache)``; ``cache["terms"]`` holds every term
         (``vib``, ``udr``, ``ura``, ``uni``) *unweighted*, as arrays (no
-        host copy: the trainer copies them back once per epoch).
+        host copy: the trainer copies them back once per epoch), and
+        ``cache["batch_stats"]`` the batch's statistics of h, named as in
+        :meth:`init_stats` (the variance heads standardise with them).
         """
         c = self.config
         mus, ss, enc_caches = self._encode(params, xs, draws.get("masks"))
-        terms, caches = {}, {"enc": enc_caches}
+        terms, caches = {}, {"enc": enc_caches, "batch_stats": {}}
+        if c.head_norm == "batch":
+            for m, c_head in enumerate(enc_caches[1]):
+                mean, var = head_statistics(c_head)
+                caches["batch_stats"].update({f"head{m}.h_mean": mean, f"head{m}.h_var": var})
         total = 0.0
         # SUFA: anchor and augmented samples, contrastive L_URA (SPEC §3, §5)
         if c.lambda_ura > 0 or c.lambda_uni > 0:
@@ -372,45 +423,47 @@ class EAU:
         return grads
 
     # ---------------------------------------------------------- prediction
-    @accepts(params=_params, xs=_batch)
-    def embed(self, params, xs, masks=None):
+    # Prediction takes the running statistics ``stats`` (trained.stats) as it takes
+    # dropout masks: each sample's output depends on that sample alone.
+    @accepts(params=_params, xs=_batch, stats=_stats)
+    def embed(self, params, xs, masks=None, stats=None):
         """Means and log-variances ``(mus, ss)``, stacks (M, N, D); dropout only with ``masks`` (MC dropout, SPEC §9)."""
-        mus, ss, _ = self._encode(params, xs, masks)
+        mus, ss, _ = self._encode(params, xs, masks, stats)
         return mus, ss
 
-    @accepts(params=_params, xs=_batch)
-    def fuse(self, params, xs, masks=None):
+    @accepts(params=_params, xs=_batch, stats=_stats)
+    def fuse(self, params, xs, masks=None, stats=None):
         r"""The fused representation :math:`\hat x = \sum_m \alpha^m \mu^m` (N, D) (SPEC §6)."""
         c = self.config
-        return fuse_forward(*self.embed(params, xs, masks), temperature=c.temperature, variant=c.fusion)[0]
+        return fuse_forward(*self.embed(params, xs, masks, stats), temperature=c.temperature, variant=c.fusion)[0]
 
-    @accepts(self=_with_vib, params=_params, xs=_batch)
-    def vib_code(self, params, xs, masks=None):
+    @accepts(self=_with_vib, params=_params, xs=_batch, stats=_stats)
+    def vib_code(self, params, xs, masks=None, stats=None):
         r"""The VIB code's Gaussian :math:`(\mu_f, s_f)`, each (N, Z) (SPEC §7); its KL to the prior is the rate."""
-        (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs, masks), *(params[k] for k in _VIB_NAMES[:4]))
+        (mu_f, s_f), _ = gaussian_head_forward(self.fuse(params, xs, masks, stats), *(params[k] for k in _VIB_NAMES[:4]))
         return mu_f, s_f
 
-    @accepts(params=_params, xs=_batch)
-    def predict_proba(self, params, xs, masks=None):
+    @accepts(params=_params, xs=_batch, stats=_stats)
+    def predict_proba(self, params, xs, masks=None, stats=None):
         r"""Class probabilities from the fused means: :func:`~mini_eau.vib.vib_predict`, i.e. :math:`\text{dec}(\mu_f)` (SPEC §7).
 
         ``masks`` (as in :meth:`draw`) switches the encoders' dropout on: one MC-dropout pass (SPEC §9).
         """
-        fused = self.fuse(params, xs, masks)
+        fused = self.fuse(params, xs, masks, stats)
         if self.config.vib:
             return vib_predict(fused, *(params[k] for k in _VIB_NAMES))
         return softmax(linear_forward(fused, params["cls.W"], params["cls.b"])[0], axis=1)
 
-    @accepts(params=_params, xs=_batch)
-    def uncertainty(self, params, xs):
+    @accepts(params=_params, xs=_batch, stats=_stats)
+    def uncertainty(self, params, xs, stats=None):
         r"""Per-sample, per-modality aleatoric uncertainty :math:`u_i^m = \text{mean}_d\, \sigma_{i,d}^m` (M, N)."""
-        return modality_uncertainty(self.embed(params, xs)[1])
+        return modality_uncertainty(self.embed(params, xs, stats=stats)[1])
 
-    @accepts(params=_params, xs=_batch)
-    def fusion_weights(self, params, xs):
+    @accepts(params=_params, xs=_batch, stats=_stats)
+    def fusion_weights(self, params, xs, stats=None):
         """The fusion weights (M, N), averaged over dimensions for per-dimension variants."""
         c = self.config
-        w = uncertainty_weights(self.embed(params, xs)[1], temperature=c.temperature, variant=c.fusion)
+        w = uncertainty_weights(self.embed(params, xs, stats=stats)[1], temperature=c.temperature, variant=c.fusion)
         return w if w.ndim == 2 else w.mean(axis=2)
 
 
@@ -450,7 +503,7 @@ def _eau_cases(rng):
     configs = [
         ((5, 4), 3, EAUConfig(hidden=(6,), d_embed=3, d_bottleneck=2, lambda_uni=0.5), 4),
         ((3, 4, 2), 2, EAUConfig(hidden=(5, 4), d_embed=2, d_bottleneck=3, activation="tanh", keep_prob=0.8,
-                                 fusion="per_dim", ura_variant="official", lambda_uni=0.3), 2),
+                                 fusion="per_dim", ura_variant="official", lambda_uni=0.3, head_norm="none"), 2),
         ((4, 3), 3, EAUConfig(hidden=(5,), d_embed=3, vib=False, fusion="precision", ura_variant="infonce",
                               temperature=2.0), 3),
     ]

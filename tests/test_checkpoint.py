@@ -69,7 +69,7 @@ def test_other_configuration_and_missing_array(tmp_path, trained):
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files if k != "param/vib.W_out"}
     np.savez(tmp_path / "m.npz", **arrays)
-    with pytest.raises(ValueError, match=r"missing parameter array\(s\) \['vib.W_out'\]"):
+    with pytest.raises(ValueError, match=r"missing parameter or statistics array\(s\) \['vib.W_out'\]"):
         Trained.load(tmp_path / "m.npz")
     np.savez(tmp_path / "plain.npz", a=np.ones(2))
     with pytest.raises(ValueError, match="not a mini_eau checkpoint"):

@@ -117,7 +117,7 @@ def test_every_method_for_any_number_of_views():
     xs = [rng.standard_normal((6, d)) for d in (3, 5, 2, 4)]
     for name in names:
         model = make_method(name, [3, 5, 2, 4], 3, EAUConfig(hidden=(4,)))
-        p = model.predict_proba(model.init_params(rng), xs)
+        p = model.predict_proba(model.init_params(rng), xs, stats=model.init_stats() or None)
         assert p.shape == (6, 3) and np.allclose(p.sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="method"):
         make_method("unimodal_4", [3, 5, 2, 4], 3)

@@ -35,10 +35,12 @@ def test_loss_terms_and_shapes(toy):
     grads = model.loss_backward(1.0, cache)
     assert set(grads) == set(params)
     assert all(grads[k].shape == params[k].shape for k in params)
-    p = model.predict_proba(params, xs)
+    st = model.init_stats()
+    assert set(cache["batch_stats"]) == set(st) == {"head0.h_mean", "head0.h_var", "head1.h_mean", "head1.h_var"}
+    p = model.predict_proba(params, xs, stats=st)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    assert model.uncertainty(params, xs).shape == (2, 8)
-    np.testing.assert_allclose(model.fusion_weights(params, xs).sum(axis=0), 1.0)
+    assert model.uncertainty(params, xs, stats=st).shape == (2, 8)
+    np.testing.assert_allclose(model.fusion_weights(params, xs, stats=st).sum(axis=0), 1.0)
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -128,11 +130,12 @@ def test_vib_code_is_the_bottleneck_of_predict_proba(toy):
     _, train, _ = toy
     model = EAU([16, 16], 4)
     params = model.init_params(np.random.default_rng(0))
-    mu_f, s_f = model.vib_code(params, [x[:5] for x in train.xs])
+    st = model.init_stats()
+    mu_f, s_f = model.vib_code(params, [x[:5] for x in train.xs], stats=st)
     assert mu_f.shape == s_f.shape == (5, model.config.d_bottleneck)
     logits = mu_f @ params["vib.W_out"] + params["vib.b_out"]
     p = np.exp(logits - logits.max(1, keepdims=True))
-    np.testing.assert_allclose(p / p.sum(1, keepdims=True), model.predict_proba(params, [x[:5] for x in train.xs]))
+    np.testing.assert_allclose(p / p.sum(1, keepdims=True), model.predict_proba(params, [x[:5] for x in train.xs], stats=st))
     with pytest.raises(ValueError, match="vib=False"):
         EAU([16, 16], 4, EAUConfig(vib=False)).vib_code(params, train.xs)
 
@@ -197,12 +200,44 @@ def test_predict_proba_with_masks_is_one_mc_dropout_pass():
     xs = [rng.standard_normal((7, 5)), rng.standard_normal((7, 3))]
     for name in ("eau", "concat", "late", "tmc", "qmf", "unimodal_1"):
         model = make_method(name, [5, 3], 3, EAUConfig(hidden=(6,), keep_prob=0.5))
-        params = model.init_params(rng)
+        params, st = model.init_params(rng), model.init_stats() or None
         masks = model.draw(7, np.random.default_rng(1))["masks"]
-        p = model.predict_proba(params, xs, masks=masks)
-        np.testing.assert_array_equal(p, model.predict_proba(params, xs, masks=masks))  # the masks fix the pass
-        assert np.allclose(p.sum(axis=1), 1.0) and not np.allclose(p, model.predict_proba(params, xs))
+        p = model.predict_proba(params, xs, masks=masks, stats=st)
+        np.testing.assert_array_equal(p, model.predict_proba(params, xs, masks=masks, stats=st))  # the masks fix the pass
+        assert np.allclose(p.sum(axis=1), 1.0) and not np.allclose(p, model.predict_proba(params, xs, stats=st))
         # keep-masks of ones with keep_prob 1: the pass is the deterministic prediction
         plain = make_method(name, [5, 3], 3, EAUConfig(hidden=(6,), keep_prob=1.0))
         ones = [[np.ones_like(m) for m in view] for view in masks]
-        np.testing.assert_allclose(plain.predict_proba(params, xs, masks=ones), plain.predict_proba(params, xs))
+        np.testing.assert_allclose(plain.predict_proba(params, xs, masks=ones, stats=st),
+                                   plain.predict_proba(params, xs, stats=st))
+
+
+def test_prediction_needs_the_running_statistics_of_a_normalised_head():
+    """head_norm='batch': prediction uses the statistics it is given, never the test batch's own."""
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((6, 5)), rng.standard_normal((6, 3))]
+    model = EAU([5, 3], 3, EAUConfig(hidden=(4,), keep_prob=1.0))
+    params = model.init_params(rng)
+    for k in params:  # a visible variance head
+        if k.endswith("W_s"):
+            params[k] = rng.standard_normal(params[k].shape)
+    with pytest.raises(ValueError, match=r"stats: this model standardises h .*trained.stats"):
+        model.uncertainty(params, xs)
+    with pytest.raises(ValueError, match=r"stats: expected the statistics of model.init_stats\(\)"):
+        model.uncertainty(params, xs, stats={"head0.h_mean": np.zeros(4)})
+    with pytest.raises(ValueError, match=r"stats\['head1.h_var'\]: expected shape \(4,\)"):
+        model.uncertainty(params, xs, stats={**model.init_stats(), "head1.h_var": np.ones(3)})
+    with pytest.raises(ValueError, match="stats: this model keeps no statistics"):
+        EAU([5, 3], 3, EAUConfig(hidden=(4,), head_norm="none")).uncertainty(params, xs, stats=model.init_stats())
+    # per-sample: one sample's u does not depend on the others in its batch
+    st = {k: v + rng.uniform(0.1, 1.0, v.shape) for k, v in model.init_stats().items()}
+    u_all = model.uncertainty(params, xs, stats=st)
+    np.testing.assert_allclose(model.uncertainty(params, [x[:1] for x in xs], stats=st), u_all[:, :1])
+    # with the statistics of the batch itself, prediction is the training-mode head
+    hs = [np.maximum(x @ params[f"enc{m}.W0"] + params[f"enc{m}.b0"], 0) for m, x in enumerate(xs)]
+    own = {}
+    for m, h in enumerate(hs):
+        own.update({f"head{m}.h_mean": h.mean(0), f"head{m}.h_var": h.var(0)})
+    _, cache = model.loss_forward(params, xs, rng.integers(0, 3, 6), model.draw(6, rng))
+    for k, v in cache["batch_stats"].items():
+        np.testing.assert_allclose(v, own[k])

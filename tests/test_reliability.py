@@ -32,7 +32,8 @@ def test_model_loss_and_gradients_finite_at_extremes(temperature, scale):
     grads = model.loss_backward(1.0, cache)
     assert np.isfinite(loss)
     assert all(np.isfinite(g).all() for g in grads.values())
-    assert np.isfinite(model.predict_proba(params, xs)).all()
+    assert np.isfinite(model.predict_proba(params, xs, stats=model.init_stats())).all()
+    assert all(np.isfinite(v).all() for v in cache["batch_stats"].values())
 
 
 def test_fusion_with_a_million_fold_variance_ratio():
@@ -56,7 +57,7 @@ def test_training_with_noise_100_on_one_modality_stays_finite():
     assert all(np.isfinite(h["loss"]) for h in tr.history)
     assert all(np.isfinite(v).all() for v in tr.params.values())
     # and the model learns to lean on the clean modality
-    w = tr.model.fusion_weights(tr.params, data.xs)
+    w = tr.fusion_weights(data.xs)
     assert w[1].mean() > w[0].mean()
 
 

@@ -135,8 +135,9 @@ def _compare_step(model, n=6, steps=2):
             max((rel(grads[k], grads_s[k]), k) for k in grads)
     assert all(isinstance(v, StrictArray) for v in p_s.values()), "Adam replaced a device parameter"
     assert all(rel(p_np[k], p_s[k]) <= TOL for k in p_np)
-    p = model.predict_proba(p_s, xs_s)
-    assert isinstance(p, StrictArray) and rel(model.predict_proba(p_np, xs), p) <= TOL
+    st = model.init_stats() or None  # the running statistics, on the host and on the device
+    p = model.predict_proba(p_s, xs_s, stats=sa.to_backend(st, S) if st else None)
+    assert isinstance(p, StrictArray) and rel(model.predict_proba(p_np, xs, stats=st), p) <= TOL
 
 
 @pytest.mark.parametrize("fusion", FUSIONS)

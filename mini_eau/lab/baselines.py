@@ -72,6 +72,10 @@ class _Encoders:
             return {}
         return {"masks": draw_masks(rng, n, c.hidden, self.M, c.keep_prob, xp, dtype)}
 
+    def init_stats(self, xp=np, dtype=np.float64):
+        """No running statistics: the baselines have no variance head (``stats`` of ``predict_proba`` is ignored)."""
+        return {}
+
     def _encode(self, params, xs, masks):
         check_inputs(xs, input_dims=self.input_dims)
         if self.config.keep_prob < 1.0 and masks is not None and len(masks) != self.M:
@@ -114,7 +118,7 @@ class Unimodal(_Encoders):
         self._encoders_backward({self.modality: dh}, cache["enc"], grads)
         return grads
 
-    def predict_proba(self, params, xs, masks=None):
+    def predict_proba(self, params, xs, masks=None, stats=None):
         hs, _ = self._encode(params, xs, masks)
         return softmax(hs[self.modality] @ params["cls.W"] + params["cls.b"], axis=1)
 
@@ -151,7 +155,7 @@ class Concat(_Encoders):
         self._encoders_backward({m: dcat[:, m * H:(m + 1) * H] for m in range(self.M)}, cache["enc"], grads)
         return grads
 
-    def predict_proba(self, params, xs, masks=None):
+    def predict_proba(self, params, xs, masks=None, stats=None):
         hs, _ = self._encode(params, xs, masks)
         return softmax(self._logits(params, hs)[0], axis=1)
 
@@ -204,7 +208,7 @@ class Late(_PerModalityLogits):
         dlogits = xp.stack([softmax_cross_entropy_backward(dout, cc) for cc in cache["ce"]])
         return self._logits_backward(dlogits, cache["logits"], {})
 
-    def predict_proba(self, params, xs, masks=None):
+    def predict_proba(self, params, xs, masks=None, stats=None):
         logits, _ = self._logits(params, xs, masks)
         return softmax(logits, axis=2).mean(axis=0)
 
@@ -232,7 +236,7 @@ class TMC(_PerModalityLogits):
     def loss_backward(self, dout, cache):
         return self._logits_backward(tmc_loss_backward(dout, cache["tmc"]), cache["logits"], {})
 
-    def predict_proba(self, params, xs, masks=None):
+    def predict_proba(self, params, xs, masks=None, stats=None):
         logits, _ = self._logits(params, xs, masks)
         return tmc_predict(logits)[0]
 
@@ -259,7 +263,7 @@ class QMF(_PerModalityLogits):
     def loss_backward(self, dout, cache):
         return self._logits_backward(qmf_loss_backward(dout, cache["qmf"]), cache["logits"], {})
 
-    def predict_proba(self, params, xs, masks=None):
+    def predict_proba(self, params, xs, masks=None, stats=None):
         logits, _ = self._logits(params, xs, masks)
         return qmf_predict(logits)
 

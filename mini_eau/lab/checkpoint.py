@@ -1,7 +1,7 @@
 """Safe checkpoints for trained models.
 
 A checkpoint is one ``.npz`` file (``numpy.savez``) holding every parameter
-array plus a JSON document (``__meta__``) with the method, the sizes, the
+array, the running statistics of the variance heads (``Trained.stats``), plus a JSON document (``__meta__``) with the method, the sizes, the
 configuration and the training history.  It is read with
 ``allow_pickle=False``: loading runs no code, whoever wrote the file.
 
@@ -23,7 +23,8 @@ from ..backend import to_numpy
 __all__ = ["save", "load", "read_meta", "FORMAT", "VERSION"]
 
 FORMAT = "mini_eau-checkpoint"
-VERSION = 1
+VERSION = 2
+"""2: the running statistics (``stat/`` entries) and ``head_norm``; a version-1 file loads as ``head_norm="none"``."""
 _META = "__meta__"
 
 
@@ -59,10 +60,12 @@ def save(path, trained, extra=None):
     """
     meta = _describe(trained.model)
     meta["param_names"] = sorted(trained.params)
+    meta["stat_names"] = sorted(trained.stats)
     meta["history"] = trained.history
     if extra is not None:
         meta["extra"] = extra
     arrays = {f"param/{k}": to_numpy(v) for k, v in trained.params.items()}
+    arrays.update({f"stat/{k}": to_numpy(v) for k, v in trained.stats.items()})
     arrays[_META] = np.array(json.dumps(meta))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -83,7 +86,7 @@ def save(path, trained, extra=None):
 
 
 def _read(path):
-    """``(meta, params)`` from a checkpoint file, or a ValueError that names the file and says what is wrong."""
+    """``(meta, params, stats)`` from a checkpoint file, or a ValueError that names the file and says what is wrong."""
     name = os.fspath(path)
     with open(path, "rb") as f:  # FileNotFoundError as is: the user's path, Python's words
         head = f.read(6)
@@ -103,6 +106,8 @@ def _read(path):
                 raise _NotOurs(f"no {FORMAT!r} header")
             names = meta.get("param_names", [])
             params = {k: z[f"param/{k}"] for k in names if f"param/{k}" in files}
+            stat_names = meta.get("stat_names", [])
+            stats = {k: z[f"stat/{k}"] for k in stat_names if f"stat/{k}" in files}
     except _NotOurs as err:
         raise ValueError(f"checkpoint {name!r}: not a mini_eau checkpoint ({err})") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as err:
@@ -110,12 +115,14 @@ def _read(path):
     except ValueError:  # NumPy's words would suggest allow_pickle=True, which a checkpoint never needs
         raise ValueError(f"checkpoint {name!r}: cannot be read — not a mini_eau checkpoint or corrupt "
                          "(an entry holds Python objects or has a broken array header)") from None
-    missing = [k for k in names if k not in params]
+    missing = [k for k in names if k not in params] + [k for k in stat_names if k not in stats]
     if missing:
-        raise ValueError(f"checkpoint {name!r}: missing parameter array(s) {missing}")
-    if meta.get("version") != VERSION:
-        raise ValueError(f"checkpoint {name!r}: format version {meta.get('version')!r}, expected {VERSION}")
-    return meta, params
+        raise ValueError(f"checkpoint {name!r}: missing parameter or statistics array(s) {missing}")
+    if meta.get("version") == 1:  # written before the normalised variance head existed
+        meta["config"].setdefault("head_norm", "none")
+    elif meta.get("version") != VERSION:
+        raise ValueError(f"checkpoint {name!r}: format version {meta.get('version')!r}, expected {VERSION} (or 1)")
+    return meta, params, stats
 
 
 class _NotOurs(Exception):
@@ -160,7 +167,7 @@ def load(path, expect=None):
     from ..model import EAUConfig
     from .train import Trained  # here, not at the top: train imports this module inside Trained.save
 
-    meta, params = _read(path)
+    meta, params, stats = _read(path)
     path = os.fspath(path)
     model = make_method(meta["method"], meta["input_dims"], meta["n_classes"], EAUConfig(**meta["config"]))
     if expect is not None:
@@ -175,4 +182,7 @@ def load(path, expect=None):
     for k, v in params.items():
         if v.shape != fresh[k].shape:
             raise ValueError(f"checkpoint {path!r}: parameter {k!r} has shape {v.shape}, expected {fresh[k].shape}")
-    return Trained(model, params, meta.get("history", []))
+    want_stats = model.stats_shapes() if hasattr(model, "stats_shapes") else {}
+    if set(want_stats) != set(stats) or any(stats[k].shape != want_stats[k] for k in stats):
+        raise ValueError(f"checkpoint {path!r}: running statistics {sorted(stats)} do not match the model's {sorted(want_stats)}")
+    return Trained(model, params, meta.get("history", []), stats=stats)

@@ -39,11 +39,11 @@ def _use_backend(command, name):
         raise SystemExit(f"{command}: {err}") from None
 
 
-def _out_dir(command, out, data, protocol):
-    """The output folder (default ``runs/<command>-<data>-<protocol>``), created and checked before any training."""
+def _out_dir(command, out, data, protocol, corruption="gaussian"):
+    """The output folder (default ``runs/<command>-<data>-<protocol>[-<corruption>]``), created and checked before any training."""
     import os
 
-    out = out or os.path.join("runs", f"{command}-{data}-{protocol}")
+    out = out or os.path.join("runs", f"{command}-{data}-{protocol}" + ("" if corruption == "gaussian" else f"-{corruption}"))
     try:
         os.makedirs(out, exist_ok=True)
         probe = os.path.join(out, ".write-test")
@@ -98,7 +98,7 @@ def _demo(args):
     from .plots import demo_figures
 
     _use_backend("demo", args.backend)
-    out = _out_dir("demo", args.out, args.data, args.protocol)
+    out = _out_dir("demo", args.out, args.data, args.protocol, args.corruption)
     settings = _settings(args)
     bench = load_benchmark(args.data, args.seeds[0], settings.n_train, settings.n_test)
     if args.epochs is not None:  # an explicit epoch count replaces the step budget
@@ -109,7 +109,8 @@ def _demo(args):
     bar, step = _progress(n_models * len(args.seeds), f"demo {args.data}")
     try:
         for seed in args.seeds:
-            res = run_demo(data=args.data, seed=seed, out=None, protocol=args.protocol, settings=settings,
+            res = run_demo(data=args.data, seed=seed, out=None, protocol=args.protocol, corruption=args.corruption,
+                           settings=settings,
                            verbose=args.verbose, log=lambda s: None, progress=step)
             path = os.path.join(out, f"results_seed{seed}.json")
             _write_json(path, res)
@@ -137,10 +138,11 @@ def _ablations(args):
 
     from .demo import ABLATIONS, run_ablations
 
-    out = _out_dir("ablations", args.out, args.data, args.protocol)
+    out = _out_dir("ablations", args.out, args.data, args.protocol, args.corruption)
     bar, step = _progress(len(ABLATIONS) * len(args.seeds), f"ablations {args.data}")
     try:
         res = run_ablations(data=args.data, seeds=tuple(args.seeds), settings=_settings(args), protocol=args.protocol,
+                            corruption=args.corruption,
                             log=lambda s: None, progress=step)
     except KeyboardInterrupt:
         bar.close()
@@ -181,6 +183,7 @@ def build_parser():
     g.add_argument("-v", "--verbose", action="store_true", help="one row per input and case")
     g.set_defaults(func=_gradcheck)
 
+    from .corruptions import CORRUPTIONS
     from .data import BENCHMARKS
     from .demo import PROTOCOLS
 
@@ -190,6 +193,9 @@ def build_parser():
                             "cancer (breast-cancer feature groups)")
         q.add_argument("--protocol", choices=tuple(PROTOCOLS), default="augment",
                        help="training noise: " + "; ".join(f"{k}: {v}" for k, v in PROTOCOLS.items()))
+        q.add_argument("--corruption", choices=tuple(CORRUPTIONS), default="gaussian",
+                       help="test-time corruption of the swept views: " + "; ".join(
+                           f"{k}: {c.description}" for k, c in CORRUPTIONS.items()))
         q.add_argument("--seeds", type=int, nargs="+", default=seeds, metavar="S",
                        help="seeds to run; several are aggregated (mean and standard deviation)")
         q.add_argument("--out", default=None,

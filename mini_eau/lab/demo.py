@@ -30,11 +30,12 @@ from ..backend import to_numpy
 from ..model import EAU, EAUConfig
 from . import metrics
 from .baselines import make_method, method_names
-from .data import add_noise, load_benchmark, noise_sweep
+from .corruptions import CORRUPTIONS, corrupt_sweep, corruption as get_corruption
+from .data import add_noise, load_benchmark
 from .train import NoiseAugmentation, TrainConfig, fit
 
 __all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "training_setup", "evaluate",
-           "oracle", "eau_diagnostics", "run_demo", "run_seeds", "aggregate", "format_tables", "ABLATIONS",
+           "oracle", "eau_diagnostics", "run_demo", "run_corruptions", "run_seeds", "aggregate", "format_tables", "ABLATIONS",
            "run_ablations"]
 
 PROTOCOLS = {
@@ -121,9 +122,8 @@ def oracle(candidates):
 def eau_diagnostics(trained, sweep, noisy):
     """EAU on one sweep: fusion weight per view and level, uncertainty per noisy view, Spearman(noise, u),
     and a reliability curve (10 bins) per level."""
-    model, params = trained.model, trained.params
-    weights = np.array([to_numpy(model.fusion_weights(params, d.xs)).mean(axis=1) for d in sweep])  # (levels, M)
-    us = [to_numpy(model.uncertainty(params, d.xs)) for d in sweep]                                   # (M, N) each
+    weights = np.array([trained.fusion_weights(d.xs).mean(axis=1) for d in sweep])  # (levels, M)
+    us = [trained.uncertainty(d.xs) for d in sweep]                                   # (M, N) each
     out = {"weights": weights.T.tolist(), "spearman": {}, "uncertainty": {}, "reliability": []}
     for d in sweep:  # calibration per level: pooling levels hides under- and over-confidence cancelling
         conf, acc, count = metrics.reliability_curve(trained.predict_proba(d.xs), d.y, n_bins=10)
@@ -137,7 +137,8 @@ def eau_diagnostics(trained, sweep, noisy):
 
 
 def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", config=None, methods=None,
-             settings=None, verbose=False, figures=True, log=print, return_trained=False, progress=None):
+             settings=None, verbose=False, figures=True, log=print, return_trained=False, progress=None,
+             corruption="gaussian"):
     """Train every method on ``data`` under ``protocol``, evaluate every sweep; return the results dict.
 
     Parameters
@@ -150,6 +151,9 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
         Small budget (:data:`FAST_SETTINGS`), for tests and notebooks.
     methods : sequence of str, optional
         Default: every method for the data's number of views.
+    corruption : str
+        The test-time corruption of the swept views, a name from
+        :data:`mini_eau.lab.corruptions.CORRUPTIONS` (its own levels and units).
     progress : callable, optional
         Called with a short text before each model is trained.
 
@@ -157,50 +161,9 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     -------
     dict, or ``(dict, trained)`` with ``return_trained`` (method name -> :class:`~mini_eau.lab.train.Trained`).
     """
-    t0 = time.perf_counter()
-    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
-    config = EAU_DEFAULTS if config is None else config
-    rng = np.random.default_rng(seed)
-    bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
-    train, tcfg = training_setup(bench, protocol, settings, rng)
-    M, names = bench.train.n_modalities, bench.train.names
-    sweeps = [noise_sweep(bench.test, rng, bench.levels, s, bench.other) for s in bench.sweeps]
-    all_methods = method_names(M)
-    methods = all_methods if methods is None else tuple(methods)
-    for m in methods:
-        if m not in all_methods:
-            raise ValueError(f"methods: expected names from {all_methods}, got {m!r}")
-    def train_one(name, d, label):
-        if progress is not None:
-            progress(label)
-        model = make_method(name, [x.shape[1] for x in d.xs], d.n_classes, config)
-        return fit(model, d, tcfg, rng=np.random.default_rng([seed, all_methods.index(name)]), verbose=verbose,
-                   log=log).to_host()
-
-    trained = {name: train_one(name, train, name) for name in methods}
-    results = {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
-               "fast": fast, "views": list(names), "unit": bench.unit,
-               "levels": [round(lv / bench.unit, 12) for lv in bench.levels], "other": round(bench.other / bench.unit, 12),
-               "train_noise": bench.train_noise / bench.unit, "sweeps": []}
-    for k, (noisy, sweep) in enumerate(zip(bench.sweeps, sweeps)):
-        res = {"noisy": list(noisy), "noisy_names": [names[m] for m in noisy],
-               "methods": {name: evaluate(tr, sweep) for name, tr in trained.items()}}
-        clean = [m for m in range(M) if m not in noisy]
-        cands = {f"unimodal_{m}": res["methods"][f"unimodal_{m}"] for m in clean if f"unimodal_{m}" in trained}
-        if cands:
-            res["best_clean_view"] = oracle(cands)
-        if len(clean) >= 2 and "concat" in methods:
-            sub = train_one("concat", train.select(clean), f"oracle: concat on {'+'.join(names[m] for m in clean)}")
-            cands["concat_clean"] = evaluate(sub, sweep, views=clean)
-        if cands:
-            res["oracle"] = oracle(cands)
-        if "eau" in trained:
-            res["eau"] = eau_diagnostics(trained["eau"], sweep, noisy)
-        results["sweeps"].append(res)
-    results["config"] = config.to_dict()
-    results["train_config"] = {"steps": settings.steps, "epochs": tcfg.epochs, "batch_size": tcfg.batch_size,
-                               "lr": tcfg.lr, "n_train": len(train)}
-    results["runtime_s"] = time.perf_counter() - t0
+    (results,), trained = run_corruptions(data, seed, protocol, (corruption,), fast=fast, config=config,
+                                          methods=methods, settings=settings, verbose=verbose, log=log,
+                                          progress=progress)
     if out:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "results.json"), "w") as f:
@@ -211,6 +174,77 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
             demo_figures(results, out)
     log(format_tables(results))
     return (results, trained) if return_trained else results
+
+
+def run_corruptions(data="toy", seed=0, protocol="augment", corruptions=tuple(CORRUPTIONS), fast=False, config=None,
+                    methods=None, settings=None, verbose=False, log=print, progress=None):
+    """:func:`run_demo`'s models, trained once and tested under each of ``corruptions``.
+
+    Returns ``(results, trained)``: one results dict per corruption (each the
+    same as ``run_demo(corruption=...)`` gives) and the trained models.
+    The test sweeps' seeds are drawn from the run's generator for every
+    family in :data:`~mini_eau.lab.corruptions.CORRUPTIONS` order, whichever
+    are asked for, so a family's sweeps do not depend on the others.
+    """
+    t0 = time.perf_counter()
+    families = [get_corruption(c) for c in corruptions]  # a bad name fails here, before any training
+    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
+    config = EAU_DEFAULTS if config is None else config
+    rng = np.random.default_rng(seed)
+    bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
+    train, tcfg = training_setup(bench, protocol, settings, rng)
+    M, names = bench.train.n_modalities, bench.train.names
+    sweep_seeds = {f: [int(rng.integers(2 ** 63 - 1)) for _ in bench.sweeps] for f in CORRUPTIONS}
+    all_methods = method_names(M)
+    methods = all_methods if methods is None else tuple(methods)
+    for m in methods:
+        if m not in all_methods:
+            raise ValueError(f"methods: expected names from {all_methods}, got {m!r}")
+
+    def train_one(name, d, label):
+        if progress is not None:
+            progress(label)
+        model = make_method(name, [x.shape[1] for x in d.xs], d.n_classes, config)
+        return fit(model, d, tcfg, rng=np.random.default_rng([seed, all_methods.index(name)]), verbose=verbose,
+                   log=log).to_host()
+
+    trained = {name: train_one(name, train, name) for name in methods}
+    oracles = {}  # per sweep: concatenation trained on the views it leaves clean
+    for noisy in bench.sweeps:
+        clean = [m for m in range(M) if m not in noisy]
+        if len(clean) >= 2 and "concat" in methods:
+            oracles[noisy] = train_one("concat", train.select(clean), f"oracle: concat on {'+'.join(names[m] for m in clean)}")
+    runtime_train = time.perf_counter() - t0
+    out = []
+    for family in families:
+        t1 = time.perf_counter()
+        results = {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
+                   "fast": fast, "views": list(names), "unit": bench.unit,
+                   "corruption": family.name, "corruption_text": family.description, "level_label": family.unit_label,
+                   "levels": list(family.levels), "other": round(bench.other / bench.unit, 12),
+                   "train_noise": bench.train_noise / bench.unit, "sweeps": []}
+        for noisy, sweep_seed in zip(bench.sweeps, sweep_seeds[family.name]):
+            sweep = corrupt_sweep(bench.test, sweep_seed, family.name, family.levels, noisy, bench.other, bench.unit,
+                                  bench.train)
+            res = {"noisy": list(noisy), "noisy_names": [names[m] for m in noisy],
+                   "methods": {name: evaluate(tr, sweep) for name, tr in trained.items()}}
+            clean = [m for m in range(M) if m not in noisy]
+            cands = {f"unimodal_{m}": res["methods"][f"unimodal_{m}"] for m in clean if f"unimodal_{m}" in trained}
+            if cands:
+                res["best_clean_view"] = oracle(cands)
+            if noisy in oracles:
+                cands["concat_clean"] = evaluate(oracles[noisy], sweep, views=clean)
+            if cands:
+                res["oracle"] = oracle(cands)
+            if "eau" in trained:
+                res["eau"] = eau_diagnostics(trained["eau"], sweep, noisy)
+            results["sweeps"].append(res)
+        results["config"] = config.to_dict()
+        results["train_config"] = {"steps": settings.steps, "epochs": tcfg.epochs, "batch_size": tcfg.batch_size,
+                                   "lr": tcfg.lr, "n_train": len(train)}
+        results["runtime_s"] = runtime_train + time.perf_counter() - t1
+        out.append(results)
+    return out, trained
 
 
 # ------------------------------------------------------------- several seeds
@@ -260,9 +294,11 @@ def format_tables(results):
     lines = [head, f"noise unit {results['unit']:.3g} (RMS of the clean training features); "
              f"views not swept carry noise {results['other']:g} unit; training noise up to "
              f"{results['train_noise']:g} unit" + (" (not used by this protocol)" if results["protocol"] == "clean" else "")]
+    lines.append(f"test corruption: {results['corruption']} ({results['corruption_text']})")
     for sw in results["sweeps"]:
         lines.append("")
-        lines.append(f"noise on {' + '.join(sw['noisy_names'])}: accuracy at noise level (unit)")
+        lines.append(f"{results['corruption']} on {' + '.join(sw['noisy_names'])}: accuracy at level "
+                     f"({results['level_label']})")
         lines.append(f"{'method':16s}" + "".join(f"{lv:>8g}" for lv in levels))
         rows = dict(sw["methods"])
         for key in ("oracle", "best_clean_view"):
@@ -276,7 +312,7 @@ def format_tables(results):
             lines.append(f"{'w(noisy), eau':16s}" + "".join(f"{x:8.3f}" for x in w))
             lines.append(f"{'ECE, eau':16s}" + "".join(f"{x:8.3f}" for x in sw["methods"]["eau"]["ece"]))
             sp = ", ".join(f"{results['views'][int(m)]} {v:.3f}" for m, v in e["spearman"].items())
-            lines.append(f"Spearman(injected noise, EAU's u): {sp}")
+            lines.append(f"Spearman(corruption level, EAU's u): {sp}")
     lines.append("")
     lines.append("oracle: at each level the best model trained only on the views this sweep leaves clean; "
                  "best_clean_view: the best single clean view's model; w(noisy): EAU's mean fusion weight on "
@@ -292,11 +328,12 @@ ABLATIONS = {
     "no L_URA": {"lambda_ura": 0.0},
     "no VIB": {"vib": False},
     "mean weights": {"fusion": "mean"},
+    "head on raw h": {"head_norm": "none"},
 }
 
 
 def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", config=None, settings=None,
-                  variants=None, log=print, progress=None):
+                  variants=None, log=print, progress=None, corruption="gaussian"):
     """EAU with one piece removed at a time, on every sweep of ``data``, averaged over ``seeds``.
 
     Each variant is trained exactly as :func:`run_demo` trains EAU (same data,
@@ -304,6 +341,7 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     Returns ``{"levels", "sweeps": [{"noisy_names", "accuracy": {variant: mean per level},
     "spearman": {variant: mean}}], ...}``.
     """
+    family = get_corruption(corruption)
     settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
     config = EAU_DEFAULTS if config is None else config
     variants = list(ABLATIONS) if variants is None else list(variants)
@@ -315,7 +353,9 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
         rng = np.random.default_rng(seed)
         bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
         train, tcfg = training_setup(bench, protocol, settings, rng)
-        sweeps = [noise_sweep(bench.test, rng, bench.levels, s, bench.other) for s in bench.sweeps]
+        sweep_seeds = {f: [int(rng.integers(2 ** 63 - 1)) for _ in bench.sweeps] for f in CORRUPTIONS}  # as run_corruptions
+        sweeps = [corrupt_sweep(bench.test, k, family.name, family.levels, s, bench.other, bench.unit, bench.train)
+                  for s, k in zip(bench.sweeps, sweep_seeds[family.name])]
         if table is None:
             table = [{"noisy_names": [bench.train.names[m] for m in s], "accuracy": {v: [] for v in variants},
                       "spearman": {v: [] for v in variants}} for s in bench.sweeps]
@@ -333,8 +373,8 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     for row in table:
         row["accuracy"] = {k: np.mean(v, axis=0).tolist() for k, v in row["accuracy"].items()}
         row["spearman"] = {k: float(np.mean(v)) for k, v in row["spearman"].items()}
-    res = {"data": data, "protocol": protocol, "seeds": list(seeds),
-           "levels": [round(lv / bench.unit, 12) for lv in bench.levels], "sweeps": table}
+    res = {"data": data, "protocol": protocol, "corruption": family.name, "seeds": list(seeds),
+           "levels": list(family.levels), "sweeps": table}
     log(format_ablations(res))
     return res
 

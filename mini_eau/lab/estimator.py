@@ -381,9 +381,9 @@ class EAUClassifier:
             raise NotImplementedError(
                 f"uncertainty: method {self.method!r} has no per-view aleatoric uncertainty (only 'eau', 'mean' and "
                 "'precision' have Gaussian heads); predict_with_uncertainty(xs) gives the MC-dropout split for every method")
-        _, ss = model.embed(params, xs)
-        return ViewUncertainty(u=model.uncertainty(params, xs), sigma=np.exp(0.5 * ss),
-                               weights=model.fusion_weights(params, xs))
+        trained = self.trained_
+        return ViewUncertainty(u=trained.uncertainty(xs), sigma=np.exp(0.5 * trained.embed(xs)[1]),
+                               weights=trained.fusion_weights(xs))
 
     def predict_with_uncertainty(self, xs, n_samples=30, seed=None):
         r"""MC-dropout prediction with the aleatoric / epistemic split of its entropy (SPEC §9).
@@ -416,13 +416,12 @@ class EAUClassifier:
         seed = self.seed if seed is None else seed
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise TypeError(f"seed: expected an integer or None, got {type(seed).__name__}")
-        model, params, c = self.model_, self.params_, self.model_.config
+        trained, c = self.trained_, self.model_.config
 
         def one_pass(views, rng):
             if c.keep_prob >= 1.0:
-                return model.predict_proba(params, views)
-            masks = draw_masks(rng, len(views[0]), c.hidden, len(views), c.keep_prob)
-            return model.predict_proba(params, views, masks=masks)
+                return trained.predict_proba(views)
+            return trained.predict_proba(views, masks=draw_masks(rng, len(views[0]), c.hidden, len(views), c.keep_prob))
 
         p_bar, aleatoric, epistemic = mc_dropout_predict(one_pass, xs, int(n_samples), np.random.default_rng(seed))
         return PredictiveUncertainty(proba=p_bar, prediction=self.classes_[p_bar.argmax(axis=1)],

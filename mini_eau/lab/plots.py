@@ -82,7 +82,7 @@ def demo_figures(results, out):
     levels = np.asarray(results["levels"])
     std = results.get("std", {}).get("sweeps")
     setting = _setting(results)
-    xlabel = "injected noise on the swept view(s), in noise units"
+    xlabel = f"{results['corruption']} on the swept view(s): {results['level_label']}"
     paths = []
 
     # 1. accuracy of every method on every sweep

@@ -16,6 +16,12 @@ the end of the epoch, where the same check names the first bad step.
 
 GPU: the data are moved to the backend once; inside an epoch nothing is
 copied back to the host.
+
+Running statistics: a model whose variance heads standardise h
+(``EAUConfig.head_norm="batch"``, SPEC §2) reports each step's batch
+statistics in ``cache["batch_stats"]``; the loop keeps an exponential moving
+average of them, ``stats <- (1 - STATS_MOMENTUM) stats + STATS_MOMENTUM batch``,
+and hands it to every prediction (``Trained.stats``).
 """
 from __future__ import annotations
 
@@ -29,7 +35,10 @@ from ..backend import default_xp, noise_generator, to_numpy
 from ..optim import Adam
 from ..validation import check_positive
 
-__all__ = ["NoiseAugmentation", "TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator"]
+__all__ = ["NoiseAugmentation", "TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator", "STATS_MOMENTUM"]
+
+STATS_MOMENTUM = 0.1
+"""Weight of each step's batch statistics in the running ones (about the last 10-20 steps count)."""
 
 
 class TrainingDiverged(FloatingPointError):
@@ -109,18 +118,41 @@ class TrainConfig:
 
 @dataclass
 class Trained:
-    """A model with its trained parameters and the per-epoch history."""
+    """A model with its trained parameters, its running statistics and the per-epoch history.
+
+    ``stats`` are the running statistics of what the variance heads
+    standardise (``model.init_stats()``, averaged by :func:`fit`; empty for
+    a model without them).  The methods below pass them on, so that
+    ``trained.uncertainty(xs)`` is ``model.uncertainty(params, xs, stats=stats)``.
+    """
 
     model: object
     params: dict
     history: list = field(default_factory=list)
     runtime_s: float = 0.0
     xp: object = None
+    stats: dict = field(default_factory=dict)
 
-    def predict_proba(self, xs):
-        """Class probabilities (N, K) as a NumPy array, computed on the training backend."""
+    def _on_backend(self, xs):
         xp = default_xp() if self.xp is None else self.xp
-        return to_numpy(self.model.predict_proba(self.params, [xp.asarray(x, dtype=np.float64) for x in xs]))
+        return [xp.asarray(x, dtype=np.float64) for x in xs]
+
+    def predict_proba(self, xs, masks=None):
+        """Class probabilities (N, K) as a NumPy array, computed on the training backend (``masks``: one MC-dropout pass)."""
+        return to_numpy(self.model.predict_proba(self.params, self._on_backend(xs), masks=masks, stats=self.stats or None))
+
+    def embed(self, xs):
+        """EAU's means and log-variances ``(mus, ss)``, stacks (M, N, D), as NumPy arrays."""
+        mus, ss = self.model.embed(self.params, self._on_backend(xs), stats=self.stats or None)
+        return to_numpy(mus), to_numpy(ss)
+
+    def uncertainty(self, xs):
+        """EAU's per-sample, per-modality uncertainty u (M, N) as a NumPy array (see :meth:`mini_eau.model.EAU.uncertainty`)."""
+        return to_numpy(self.model.uncertainty(self.params, self._on_backend(xs), stats=self.stats or None))
+
+    def fusion_weights(self, xs):
+        """EAU's fusion weights (M, N) as a NumPy array (see :meth:`mini_eau.model.EAU.fusion_weights`)."""
+        return to_numpy(self.model.fusion_weights(self.params, self._on_backend(xs), stats=self.stats or None))
 
     def predict(self, xs):
         """Predicted class indices (N,) as a NumPy array: the argmax of :meth:`predict_proba`.
@@ -142,7 +174,7 @@ class Trained:
             ``xp`` is NumPy; ``self`` is unchanged.
         """
         return Trained(self.model, {k: to_numpy(v) for k, v in self.params.items()}, self.history,
-                       self.runtime_s, np)
+                       self.runtime_s, np, {k: to_numpy(v) for k, v in self.stats.items()})
 
     def save(self, path):
         """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
@@ -216,6 +248,7 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     xs, y = _to_backend(data, xp)
     noise_rng = noise_generator(rng, xp)
     opt = Adam(params, lr=config.lr)
+    stats = model.init_stats(xp)
     history, step, t0 = [], 0, time.perf_counter()
     bs = min(config.batch_size, n)
     for epoch in range(1, config.epochs + 1):
@@ -237,11 +270,13 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
                 for k in grads:
                     grads[k] = grads[k] + config.weight_decay * params[k]
             opt.step(grads)
+            for k, batch in cache.get("batch_stats", {}).items():
+                stats[k] = (1.0 - STATS_MOMENTUM) * stats[k] + STATS_MOMENTUM * batch
             step += 1
             step_terms.append((step, loss, dict(cache["terms"])))
         # one host copy per epoch: every step's loss terms at once
         rec = _epoch_record(epoch, step_terms, xp)
-        proba = model.predict_proba(params, xs)
+        proba = model.predict_proba(params, xs, stats=stats or None)
         rec["accuracy"] = float(to_numpy(xp.mean(proba.argmax(axis=1) == y)))
         history.append(rec)
         if verbose:
@@ -252,7 +287,7 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
                               for k, v in rec["terms"].items())
             log(f"[{getattr(model, 'name', 'model')}] epoch {epoch:3d}/{config.epochs}  loss {rec['loss']:.4f} "
                 f"({terms})  train acc {rec['accuracy']:.3f}")
-    return Trained(model, params, history, time.perf_counter() - t0, xp)
+    return Trained(model, params, history, time.perf_counter() - t0, xp, stats)
 
 
 def _term_weights(model):
