@@ -25,8 +25,30 @@ def test_round_trip_is_exact(tmp_path, trained):
     back = Trained.load(path)
     assert back.model.config == tr.model.config and back.model.name == "eau"
     assert all(np.array_equal(back.params[k], tr.params[k]) for k in tr.params)
+    assert set(back.stats) == set(tr.stats) == set(tr.model.init_stats())   # the running statistics travel too
+    assert all(np.array_equal(back.stats[k], tr.stats[k]) for k in tr.stats)
     assert np.array_equal(back.predict_proba(data.xs), tr.predict_proba(data.xs))
+    assert np.array_equal(back.uncertainty(data.xs), tr.uncertainty(data.xs))
     assert back.history == tr.history
+
+
+def test_a_version_1_checkpoint_loads_as_the_raw_head(tmp_path, trained):
+    """Files written before the normalised head: no statistics, and the head they were trained with."""
+    import json
+
+    tr, data = trained
+    old = fit(EAU([16, 16], 4, EAUConfig(hidden=(8,), head_norm="none")), data, TrainConfig(epochs=1, batch_size=100))
+    old.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["__meta__"]))
+    meta["version"] = 1
+    del meta["config"]["head_norm"], meta["stat_names"]
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "v1.npz", **arrays)
+    back = Trained.load(tmp_path / "v1.npz")
+    assert back.model.config.head_norm == "none" and back.stats == {}
+    assert np.array_equal(back.predict_proba(data.xs), old.predict_proba(data.xs))
 
 
 def test_baselines_round_trip(tmp_path, trained):

@@ -101,6 +101,8 @@ def test_config_and_input_errors(toy):
         EAUConfig(fusion="attention")
     with pytest.raises(ValueError, match="ura_variant"):
         EAUConfig(ura_variant="simclr")
+    with pytest.raises(ValueError, match=r"head_norm: expected one of \('batch', 'none'\), got 'layer'"):
+        EAUConfig(head_norm="layer")
     with pytest.raises(ValueError, match="temperature"):
         EAUConfig(temperature=-1.0)
     with pytest.raises(ValueError, match="beta"):
@@ -193,6 +195,29 @@ def test_bad_parameters_are_named_at_the_model_edge():
         model.loss_forward({**params, "head0.W_mu": np.zeros((6, 2))}, xs, rng.integers(0, 3, 4), model.draw(4, rng))
     with pytest.raises(ValueError, match="params: expected the parameters of model.init_params"):
         model.predict_proba({k: v for k, v in params.items() if k != "vib.b_out"}, xs)
+
+
+def test_fit_keeps_running_statistics_of_what_the_variance_heads_standardise(toy):
+    """trained.stats: an average of the batches' statistics of h, used by every prediction."""
+    from mini_eau.encoders import encode_modalities
+    from mini_eau.lab.train import STATS_MOMENTUM
+
+    _, train, _ = toy
+    model = EAU([16, 16], 4, EAUConfig(hidden=(12,), keep_prob=1.0))
+    tr = fit(model, train, TrainConfig(epochs=3, batch_size=64), seed=0)
+    hs, _ = encode_modalities(tr.params, train.xs, model.config)
+    for m, h in hs.items():  # after many steps the running mean is close to the full set's (parameters move slowly)
+        np.testing.assert_allclose(tr.stats[f"head{m}.h_mean"], h.mean(axis=0), rtol=0.2, atol=0.05)
+        np.testing.assert_allclose(tr.stats[f"head{m}.h_var"], h.var(axis=0), rtol=0.4, atol=0.05)
+    assert tr.uncertainty(train.xs).shape == (2, len(train))
+    np.testing.assert_array_equal(tr.uncertainty(train.xs), model.uncertainty(tr.params, train.xs, stats=tr.stats))
+    # one step from (0, 1): the running statistics move by STATS_MOMENTUM towards the batch's own
+    p0, batch = model.init_params(np.random.default_rng(1)), train.subset(np.arange(64))
+    one = fit(model, batch, TrainConfig(epochs=1, batch_size=64), seed=5, params=p0)
+    hb, _ = encode_modalities(p0, batch.xs, model.config)
+    for m, h in hb.items():
+        np.testing.assert_allclose(one.stats[f"head{m}.h_mean"], STATS_MOMENTUM * h.mean(axis=0))
+        np.testing.assert_allclose(one.stats[f"head{m}.h_var"], (1 - STATS_MOMENTUM) + STATS_MOMENTUM * h.var(axis=0))
 
 
 def test_predict_proba_with_masks_is_one_mc_dropout_pass():
