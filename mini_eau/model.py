@@ -40,7 +40,7 @@ from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_total_backward, ura_
 from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, modality_uncertainty, uncertainty_weights
 from .encoders import (ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward,  # noqa: F401
                        encoder_backward, encoder_forward, init_encoder)
-from .gaussian import (HEAD_NORMS, gaussian_head_backward, gaussian_head_forward, head_statistics, sample_backward,
+from .gaussian import (VARIANCE_INPUTS, gaussian_head_backward, gaussian_head_forward, head_statistics, sample_backward,
                        sample_forward)
 from .gradcheck import Case, register
 from .kl import udr_loss_backward, udr_loss_forward
@@ -114,10 +114,11 @@ def _stats(name, stats, call):
     want = call.args["self"].stats_shapes()
     if not want:
         if stats:
-            raise ValueError(f"{name}: this model keeps no statistics (head_norm='none'); pass None")
+            raise ValueError(f"{name}: this model keeps no statistics (variance_head='raw'); pass None")
         return
     if stats is None:
-        raise ValueError(f"{name}: this model standardises h before its variance heads (head_norm='batch'); pass the "
+        raise ValueError(f"{name}: this model standardises h before its variance heads (variance_head="
+                         f"{call.args['self'].config.variance_head!r}); pass the "
                          "running statistics the training loop kept (trained.stats), or use the Trained object's methods")
     if not isinstance(stats, dict) or set(stats) != set(want):
         got = sorted(stats) if isinstance(stats, dict) else type(stats).__name__
@@ -135,7 +136,7 @@ def _layer_sizes(name, hidden, call):
 
 _CONFIG_SPECS = dict(hidden=_layer_sizes, d_embed=Integer(1), d_bottleneck=Integer(1), activation=Choice(ACTIVATIONS),
                      keep_prob=KEEP_PROB, fusion=Choice(FUSION_VARIANTS), temperature=Real(), tau=Real(),
-                     ura_variant=Choice(URA_VARIANTS), head_norm=Choice(HEAD_NORMS),
+                     ura_variant=Choice(URA_VARIANTS), variance_head=Choice(VARIANCE_INPUTS),
                      **dict.fromkeys(("lambda_udr", "lambda_align", "lambda_prior", "lambda_ura", "lambda_uni", "beta"),
                                      Real(">=0")))
 
@@ -163,10 +164,11 @@ class EAUConfig:
         L_URA temperature.
     ura_variant : str
         "paper", "infonce" or "official" (SPEC §5).
-    head_norm : str
-        What the variance heads see (SPEC §2): "batch" standardises h per
-        feature (batch statistics in training, running ones in prediction),
-        "none" feeds h itself, as the paper writes the head.
+    variance_head : str
+        What the variance heads read (SPEC §2): "deviation" the squared
+        standardised features minus 1, "standardised" the standardised
+        features (batch statistics in training, running ones in
+        prediction), "raw" h itself, as the paper writes the head.
     lambda_udr, lambda_align, lambda_prior : float
         Weight of L_UDR and of its two parts (SPEC §4).
     lambda_ura : float
@@ -188,7 +190,7 @@ class EAUConfig:
     temperature: float = 0.1
     tau: float = 0.5
     ura_variant: str = "paper"
-    head_norm: str = "batch"
+    variance_head: str = "deviation"
     lambda_udr: float = 1e-3
     lambda_align: float = 1.0
     lambda_prior: float = 1.0
@@ -276,12 +278,12 @@ class EAU:
         """Running statistics of what each variance head standardises (SPEC §2): mean 0, variance 1 to start.
 
         ``{"head{m}.h_mean": (H,), "head{m}.h_var": (H,)}`` per modality for
-        ``head_norm="batch"``, ``{}`` for ``"none"``.  Not parameters: no
+        a standardising ``variance_head``, ``{}`` for ``"raw"``.  Not parameters: no
         gradient reaches them; the training loop averages each step's batch
         statistics into them (:func:`mini_eau.lab.train.fit`) and prediction
         takes them as an argument, as it takes dropout masks.
         """
-        if self.config.head_norm == "none":
+        if self.config.variance_head == "raw":
             return {}
         H = self.config.hidden[-1]
         return {name: xp.zeros(H, dtype=dtype) if name.endswith("mean") else xp.ones(H, dtype=dtype)
@@ -319,7 +321,7 @@ class EAU:
             running = {} if not stats else {"h_mean": stats[f"head{m}.h_mean"], "h_var": stats[f"head{m}.h_var"]}
             (mu, s), c_head = gaussian_head_forward(hs[m], params[f"head{m}.W_mu"], params[f"head{m}.b_mu"],
                                                     params[f"head{m}.W_s"], params[f"head{m}.b_s"],
-                                                    norm=self.config.head_norm, **running)
+                                                    variance_input=self.config.variance_head, **running)
             mus.append(mu)
             ss.append(s)
             head_caches.append(c_head)
@@ -339,7 +341,7 @@ class EAU:
         c = self.config
         mus, ss, enc_caches = self._encode(params, xs, draws.get("masks"))
         terms, caches = {}, {"enc": enc_caches, "batch_stats": {}}
-        if c.head_norm == "batch":
+        if c.variance_head != "raw":
             for m, c_head in enumerate(enc_caches[1]):
                 mean, var = head_statistics(c_head)
                 caches["batch_stats"].update({f"head{m}.h_mean": mean, f"head{m}.h_var": var})
@@ -503,7 +505,7 @@ def _eau_cases(rng):
     configs = [
         ((5, 4), 3, EAUConfig(hidden=(6,), d_embed=3, d_bottleneck=2, lambda_uni=0.5), 4),
         ((3, 4, 2), 2, EAUConfig(hidden=(5, 4), d_embed=2, d_bottleneck=3, activation="tanh", keep_prob=0.8,
-                                 fusion="per_dim", ura_variant="official", lambda_uni=0.3, head_norm="none"), 2),
+                                 fusion="per_dim", ura_variant="official", lambda_uni=0.3, variance_head="raw"), 2),
         ((4, 3), 3, EAUConfig(hidden=(5,), d_embed=3, vib=False, fusion="precision", ura_variant="infonce",
                               temperature=2.0), 3),
     ]

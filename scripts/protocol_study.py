@@ -1,7 +1,7 @@
 """Both training protocols on every data set, tested under every corruption family.
 
     python scripts/protocol_study.py --out runs/study [--data toy ...] [--protocols clean augment]
-                                     [--seeds 0 1 2] [--head-norm batch]
+                                     [--seeds 0 1 2] [--variance-head deviation]
 
 For each data set, protocol and seed the demo's models are trained once
 (:func:`mini_eau.lab.demo.run_corruptions`) and tested under every family of
@@ -20,6 +20,7 @@ import os
 import sys
 from dataclasses import replace
 
+from mini_eau.gaussian import VARIANCE_INPUTS
 from mini_eau.lab.corruptions import CORRUPTIONS
 from mini_eau.lab.data import BENCHMARKS
 from mini_eau.lab.demo import EAU_DEFAULTS, aggregate, run_corruptions
@@ -38,11 +39,11 @@ def main(argv=None):
     p.add_argument("--data", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
     p.add_argument("--protocols", nargs="+", choices=("clean", "augment", "once"), default=["clean", "augment"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--head-norm", dest="head_norm", choices=("batch", "none"), default=EAU_DEFAULTS.head_norm)
+    p.add_argument("--variance-head", dest="variance_head", choices=VARIANCE_INPUTS, default=EAU_DEFAULTS.variance_head)
     args = p.parse_args(argv)
     if min(args.seeds) < 0:
         p.error("--seeds: expected integers >= 0")
-    config = replace(EAU_DEFAULTS, head_norm=args.head_norm)
+    config = replace(EAU_DEFAULTS, variance_head=args.variance_head)
     for data in args.data:
         for protocol in args.protocols:
             folders = {c: os.path.join(args.out, f"{data}-{protocol}-{c}") for c in CORRUPTIONS}

@@ -37,17 +37,17 @@ def test_a_version_1_checkpoint_loads_as_the_raw_head(tmp_path, trained):
     import json
 
     tr, data = trained
-    old = fit(EAU([16, 16], 4, EAUConfig(hidden=(8,), head_norm="none")), data, TrainConfig(epochs=1, batch_size=100))
+    old = fit(EAU([16, 16], 4, EAUConfig(hidden=(8,), variance_head="raw")), data, TrainConfig(epochs=1, batch_size=100))
     old.save(tmp_path / "new.npz")
     with np.load(tmp_path / "new.npz") as z:
         arrays = {k: z[k] for k in z.files}
     meta = json.loads(str(arrays["__meta__"]))
     meta["version"] = 1
-    del meta["config"]["head_norm"], meta["stat_names"]
+    del meta["config"]["variance_head"], meta["stat_names"]
     arrays["__meta__"] = np.array(json.dumps(meta))
     np.savez(tmp_path / "v1.npz", **arrays)
     back = Trained.load(tmp_path / "v1.npz")
-    assert back.model.config.head_norm == "none" and back.stats == {}
+    assert back.model.config.variance_head == "raw" and back.stats == {}
     assert np.array_equal(back.predict_proba(data.xs), old.predict_proba(data.xs))
 
 

@@ -146,7 +146,7 @@ def test_demo_on_three_views_reports_every_sweep_and_the_clean_view_oracle():
         assert len(sw["eau"]["reliability"]) == len(res["levels"])
     assert res["levels"] == [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
     text = demo.format_tables(res)
-    assert "noise on a + b" in text and "oracle" in text and "one seed (0)" in text
+    assert "gaussian on a + b" in text and "oracle" in text and "one seed (0)" in text
 
 
 @pytest.mark.parametrize("protocol", ["clean", "once"])

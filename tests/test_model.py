@@ -101,8 +101,8 @@ def test_config_and_input_errors(toy):
         EAUConfig(fusion="attention")
     with pytest.raises(ValueError, match="ura_variant"):
         EAUConfig(ura_variant="simclr")
-    with pytest.raises(ValueError, match=r"head_norm: expected one of \('batch', 'none'\), got 'layer'"):
-        EAUConfig(head_norm="layer")
+    with pytest.raises(ValueError, match=r"variance_head: expected one of \('deviation', 'standardised', 'raw'\), got 'layer'"):
+        EAUConfig(variance_head="layer")
     with pytest.raises(ValueError, match="temperature"):
         EAUConfig(temperature=-1.0)
     with pytest.raises(ValueError, match="beta"):
@@ -238,7 +238,7 @@ def test_predict_proba_with_masks_is_one_mc_dropout_pass():
 
 
 def test_prediction_needs_the_running_statistics_of_a_normalised_head():
-    """head_norm='batch': prediction uses the statistics it is given, never the test batch's own."""
+    """A standardising variance head: prediction uses the statistics it is given, never the test batch's own."""
     rng = np.random.default_rng(0)
     xs = [rng.standard_normal((6, 5)), rng.standard_normal((6, 3))]
     model = EAU([5, 3], 3, EAUConfig(hidden=(4,), keep_prob=1.0))
@@ -253,7 +253,7 @@ def test_prediction_needs_the_running_statistics_of_a_normalised_head():
     with pytest.raises(ValueError, match=r"stats\['head1.h_var'\]: expected shape \(4,\)"):
         model.uncertainty(params, xs, stats={**model.init_stats(), "head1.h_var": np.ones(3)})
     with pytest.raises(ValueError, match="stats: this model keeps no statistics"):
-        EAU([5, 3], 3, EAUConfig(hidden=(4,), head_norm="none")).uncertainty(params, xs, stats=model.init_stats())
+        EAU([5, 3], 3, EAUConfig(hidden=(4,), variance_head="raw")).uncertainty(params, xs, stats=model.init_stats())
     # per-sample: one sample's u does not depend on the others in its batch
     st = {k: v + rng.uniform(0.1, 1.0, v.shape) for k, v in model.init_stats().items()}
     u_all = model.uncertainty(params, xs, stats=st)

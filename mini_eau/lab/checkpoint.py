@@ -24,7 +24,7 @@ __all__ = ["save", "load", "read_meta", "FORMAT", "VERSION"]
 
 FORMAT = "mini_eau-checkpoint"
 VERSION = 2
-"""2: the running statistics (``stat/`` entries) and ``head_norm``; a version-1 file loads as ``head_norm="none"``."""
+"""2: the running statistics (``stat/`` entries) and ``variance_head``; a version-1 file loads as ``variance_head="raw"``."""
 _META = "__meta__"
 
 
@@ -119,7 +119,7 @@ def _read(path):
     if missing:
         raise ValueError(f"checkpoint {name!r}: missing parameter or statistics array(s) {missing}")
     if meta.get("version") == 1:  # written before the normalised variance head existed
-        meta["config"].setdefault("head_norm", "none")
+        meta["config"].setdefault("variance_head", "raw")
     elif meta.get("version") != VERSION:
         raise ValueError(f"checkpoint {name!r}: format version {meta.get('version')!r}, expected {VERSION} (or 1)")
     return meta, params, stats

@@ -328,7 +328,8 @@ ABLATIONS = {
     "no L_URA": {"lambda_ura": 0.0},
     "no VIB": {"vib": False},
     "mean weights": {"fusion": "mean"},
-    "head on raw h": {"head_norm": "none"},
+    "standardised head": {"variance_head": "standardised"},
+    "raw head (paper)": {"variance_head": "raw"},
 }
 
 

@@ -18,7 +18,7 @@ GPU: the data are moved to the backend once; inside an epoch nothing is
 copied back to the host.
 
 Running statistics: a model whose variance heads standardise h
-(``EAUConfig.head_norm="batch"``, SPEC §2) reports each step's batch
+(``EAUConfig.variance_head`` other than "raw", SPEC §2) reports each step's batch
 statistics in ``cache["batch_stats"]``; the loop keeps an exponential moving
 average of them, ``stats <- (1 - STATS_MOMENTUM) stats + STATS_MOMENTUM batch``,
 and hands it to every prediction (``Trained.stats``).
