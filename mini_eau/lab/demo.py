@@ -33,7 +33,8 @@ from .baselines import make_method, method_names
 from .data import add_noise, load_benchmark, noise_sweep
 from .train import NoiseAugmentation, TrainConfig, fit
 
-__all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "training_setup", "evaluate",
+__all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "check_settings", "describe_run",
+           "budget_text", "training_setup", "evaluate",
            "oracle", "eau_diagnostics", "run_demo", "run_seeds", "aggregate", "format_tables", "ABLATIONS",
            "run_ablations"]
 
@@ -70,6 +71,39 @@ FAST_SETTINGS = DemoSettings(steps=300, n_train=1500, n_test=500)
 
 EAU_DEFAULTS = EAUConfig()
 """EAU's one configuration for every data set (README, "Choosing the defaults")."""
+
+
+def check_settings(settings):
+    """A ``ValueError`` naming the first budget out of range (steps, sizes >= 1; batches of at least 2)."""
+    from ..validation import Integer, check_positive
+
+    for name, low in (("steps", 1), ("batch_size", 2), ("n_train", 2), ("n_test", 1)):
+        Integer(low)(name, getattr(settings, name), None)
+    check_positive("lr", settings.lr)
+    return settings
+
+
+def describe_run(data, seed, protocol, settings, fast=False):
+    """What a run was made with: the head of every ``results.json``, and what figure titles quote.
+
+    ``budget`` holds the settings and ``default_budget`` says whether they
+    are the demo's full budget (:data:`SETTINGS`); ``fast`` whether the run
+    asked for the small one.  A new option of the demo (say, the kind of test
+    corruption) belongs here, so that results and figures name it.
+    """
+    budget = {k: getattr(settings, k) for k in ("steps", "batch_size", "lr", "n_train", "n_test")}
+    return {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
+            "fast": bool(fast), "budget": budget, "default_budget": settings == SETTINGS}
+
+
+def budget_text(results):
+    """``""`` for the demo's full budget, else a note for titles and tables: ``"--fast budget: 300 steps, ..."``."""
+    if results.get("default_budget", True):
+        return ""
+    b = results["budget"]
+    n = results.get("train_config", {}).get("n_train", b["n_train"])
+    return (f"{'--fast budget' if results.get('fast') else 'budget'}: {b['steps']} steps, {n} training samples "
+            f"(full: {SETTINGS.steps} steps)")
 
 
 def training_setup(bench, protocol, settings, rng):
@@ -159,6 +193,7 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     """
     t0 = time.perf_counter()
     settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
+    check_settings(settings)
     config = EAU_DEFAULTS if config is None else config
     rng = np.random.default_rng(seed)
     bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
@@ -178,8 +213,7 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
                    log=log).to_host()
 
     trained = {name: train_one(name, train, name) for name in methods}
-    results = {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
-               "fast": fast, "views": list(names), "unit": bench.unit,
+    results = {**describe_run(data, seed, protocol, settings, fast), "views": list(names), "unit": bench.unit,
                "levels": [round(lv / bench.unit, 12) for lv in bench.levels], "other": round(bench.other / bench.unit, 12),
                "train_noise": bench.train_noise / bench.unit, "sweeps": []}
     for k, (noisy, sweep) in enumerate(zip(bench.sweeps, sweeps)):
@@ -260,6 +294,8 @@ def format_tables(results):
     lines = [head, f"noise unit {results['unit']:.3g} (RMS of the clean training features); "
              f"views not swept carry noise {results['other']:g} unit; training noise up to "
              f"{results['train_noise']:g} unit" + (" (not used by this protocol)" if results["protocol"] == "clean" else "")]
+    if budget_text(results):
+        lines.append(budget_text(results))
     for sw in results["sweeps"]:
         lines.append("")
         lines.append(f"noise on {' + '.join(sw['noisy_names'])}: accuracy at noise level (unit)")
@@ -304,7 +340,7 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     Returns ``{"levels", "sweeps": [{"noisy_names", "accuracy": {variant: mean per level},
     "spearman": {variant: mean}}], ...}``.
     """
-    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
+    settings = check_settings((FAST_SETTINGS if fast else SETTINGS) if settings is None else settings)
     config = EAU_DEFAULTS if config is None else config
     variants = list(ABLATIONS) if variants is None else list(variants)
     for v in variants:
@@ -333,7 +369,7 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     for row in table:
         row["accuracy"] = {k: np.mean(v, axis=0).tolist() for k, v in row["accuracy"].items()}
         row["spearman"] = {k: float(np.mean(v)) for k, v in row["spearman"].items()}
-    res = {"data": data, "protocol": protocol, "seeds": list(seeds),
+    res = {**describe_run(data, list(seeds), protocol, settings, fast), "seeds": list(seeds),
            "levels": [round(lv / bench.unit, 12) for lv in bench.levels], "sweeps": table}
     log(format_ablations(res))
     return res
@@ -341,7 +377,8 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
 
 def format_ablations(res):
     """Markdown tables: accuracy at noise 0 and at the highest level, and Spearman, per sweep and variant."""
-    lines = [f"ablations ({res['data']}, protocol '{res['protocol']}', mean over seeds {res['seeds']})",
+    budget = f", {budget_text(res)}" if budget_text(res) else ""
+    lines = [f"ablations ({res['data']}, protocol '{res['protocol']}', mean over seeds {res['seeds']}{budget})",
              "| variant | " + " | ".join(f"{'+'.join(r['noisy_names'])}: acc 0 / {res['levels'][-1]:g} / Spearman"
                                        for r in res["sweeps"]) + " |",
              "|---|" + "---|" * len(res["sweeps"])]
