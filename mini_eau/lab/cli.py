@@ -42,15 +42,18 @@ def _use_backend(command, name):
 # ------------------------------------------------------------ output folders
 # What the demo and the ablations write.  --force deletes these names and
 # nothing else; any other file in the folder is left where it is.
-RUN_FILES = ("results.json", "results_seed*.json", "ablations.json", "*.partial",
-             *(f"{stem}.{ext}" for stem in ("accuracy_vs_noise", "fusion_weights", "uncertainty_vs_noise",
-                                            "reliability") for ext in ("png", "svg")))
+def run_files():
+    """The names the demo and the ablations write (shell patterns)."""
+    from .plots import FIGURES
+
+    return ("results.json", "results_seed*.json", "ablations.json", "*.partial",
+            *(f"{stem}.{ext}" for stem in FIGURES for ext in ("png", "svg")))
 
 
 def _is_run_file(name):
     import fnmatch
 
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in RUN_FILES)
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in run_files())
 
 
 def _out_dir(command, args):
@@ -59,7 +62,7 @@ def _out_dir(command, args):
     An earlier run's results are never replaced without being asked:
 
     * ``--out DIR`` that is not empty is refused, unless ``--force``, which
-      first deletes the files an earlier run wrote there (:data:`RUN_FILES`);
+      first deletes the files an earlier run wrote there (:func:`run_files`);
     * without ``--out``, when ``runs/<command>-<data>-<protocol>`` already holds
       files, the run goes to the first free ``...-2``, ``...-3``, ... and says so.
     """
