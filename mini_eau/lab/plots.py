@@ -191,12 +191,15 @@ def _figures(plt, results, out):
             ax.set_title(f"noise {lv:g}: ECE {ece:.2f}", fontsize=11)
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1.02)
-            ax.set_xticks([0, 0.5, 1])
+            ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
             ax.set_yticks([0, 0.5, 1])
             if c == 0:
                 ax.set_ylabel(f"{_sweep_title(sw)}\naccuracy")
     for ax in axes[-1]:
         ax.set_xlabel("confidence")
+        labels = ax.get_xticklabels()  # the end labels pulled inwards: one panel's "1" never touches the next "0"
+        labels[0].set_horizontalalignment("left")
+        labels[-1].set_horizontalalignment("right")
     _legend(fig, axes[0], ncol=3)
     fig.suptitle(f"EAU's reliability at each noise level — {setting}")
     paths += _save(fig, out, "reliability")
