@@ -217,3 +217,37 @@ def test_a_full_budget_title_says_nothing_about_the_budget(results):
     full = {**results, "budget": {k: getattr(demo.SETTINGS, k) for k in results["budget"]}, "default_budget": True,
             "fast": False}
     assert demo.budget_text(full) == "" and "budget" not in plots._setting(full)
+
+
+# ------------------------------------------------------------ docs tables
+def test_summarise_writes_its_tables_into_a_page_between_the_markers(results, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("summarise", os.path.join(ROOT, "scripts", "summarise.py"))
+    summarise = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(summarise)
+    run = tmp_path / "runs" / "demo-toy3-augment"
+    run.mkdir(parents=True)
+    record = {**results, "command": "python -m mini_eau demo --data toy3 --seeds 0 1 --out somewhere --force",
+              "complete": False}
+    (run / "results.json").write_text(json.dumps(record))
+    page = tmp_path / "page.md"
+    page.write_text("# Results\n\nbefore\n<!-- summarise toy3 -->\nstale table\n<!-- /summarise toy3 -->\nafter\n")
+    assert summarise.main([str(run), "--only-levels", "--markdown", str(page), "--block", "toy3"]) == 0
+    text = page.read_text()
+    assert text.startswith("# Results\n\nbefore\n<!-- summarise toy3 -->\nMade by these runs") and "stale" not in text
+    assert text.endswith("<!-- /summarise toy3 -->\nafter\n")
+    # the command that made the run, without where its files went; an interrupted run says so
+    assert "- `python -m mini_eau demo --data toy3 --seeds 0 1`, 20 steps per model (interrupted" in text
+    eau_row = next(l for l in text.splitlines() if l.startswith("| eau |"))
+    assert f"**{results['sweeps'][0]['methods']['eau']['accuracy'][0]:.3f}**" in eau_row
+    with pytest.raises(SystemExit, match="has no lines"):
+        summarise.main([str(run), "--markdown", str(page), "--block", "missing"])
+
+
+def test_run_demo_never_replaces_an_earlier_results_json(tmp_path):
+    (tmp_path / "results.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="earlier run"):
+        demo.run_demo(settings=demo.DemoSettings(steps=5, n_train=100, n_test=20), out=str(tmp_path),
+                      log=lambda *a: None)
+    assert (tmp_path / "results.json").read_text() == "{}"

@@ -70,7 +70,7 @@ SETTINGS = DemoSettings()
 FAST_SETTINGS = DemoSettings(steps=300, n_train=1500, n_test=500)
 
 EAU_DEFAULTS = EAUConfig()
-"""EAU's one configuration for every data set (README, "Choosing the defaults")."""
+"""EAU's one configuration for every data set: nothing is tuned per set."""
 
 
 def check_settings(settings):
@@ -180,6 +180,8 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
         A name from :data:`mini_eau.lab.data.BENCHMARKS`.
     out : str, optional
         Folder for ``results.json`` and (with ``figures``) the figures; nothing is written if None.
+        A folder that already holds a ``results.json`` is refused before any training (``FileExistsError``):
+        an earlier result is never replaced.
     fast : bool
         Small budget (:data:`FAST_SETTINGS`), for tests and notebooks.
     methods : sequence of str, optional
@@ -194,6 +196,8 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     t0 = time.perf_counter()
     settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
     check_settings(settings)
+    if out and os.path.exists(os.path.join(out, "results.json")):
+        raise FileExistsError(f"out: {out!r} already holds the results.json of an earlier run; choose another folder")
     config = EAU_DEFAULTS if config is None else config
     rng = np.random.default_rng(seed)
     bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
@@ -237,8 +241,10 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     results["runtime_s"] = time.perf_counter() - t0
     if out:
         os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "results.json"), "w") as f:
+        path = os.path.join(out, "results.json")
+        with open(f"{path}.partial", "w") as f:  # then renamed: an interrupt never leaves half a file
             json.dump(results, f, indent=1)
+        os.replace(f"{path}.partial", path)
         if figures:
             from .plots import demo_figures
 
