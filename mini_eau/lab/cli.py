@@ -381,7 +381,11 @@ def main(argv=None):
         commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
         _check_run_args(commands[args.command], args)
         args.argv = list(sys.argv[1:] if argv is None else argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # before a command's own handler was in place (loading the data, say)
+        print(f"{args.command}: interrupted before any result was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
