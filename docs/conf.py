@@ -73,7 +73,8 @@ html_theme_options = {
 }
 # pages with nothing to list in a side navigation, and the notebooks (their
 # code cells need the width; prev/next links and the top bar still navigate)
-html_sidebars = {"index": [], "notebooks/*": [], "spec": [], "equations": []}
+html_sidebars = {page: [] for page in ("index", "notebooks/*", "spec", "equations", "demo", "results", "protocols",
+                                        "benchmark", "design", "history")}
 html_show_sourcelink = False
 
 # -- maths: MathJax 3, shipped with the site -----------------------------------

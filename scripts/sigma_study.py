@@ -1,4 +1,4 @@
-"""Where does sigma learn from?  The study behind the README's section of that name.
+"""Where does sigma learn from?  The study behind that section of the docs (docs/protocols.md).
 
     python scripts/sigma_study.py [--seed 0] [--fast] [--json FILE]
 

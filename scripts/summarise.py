@@ -1,18 +1,23 @@
-"""The README's result tables, from demo runs (``results.json`` of ``python -m mini_eau demo --seeds 0 1 2``).
+"""Result tables for the docs, from demo runs (``results.json`` of ``python -m mini_eau demo --seeds 0 1 2``).
 
     python scripts/summarise.py runs/demo-toy-augment runs/demo-toy3-augment ...
     python scripts/summarise.py --ablations runs/ablations-toy-augment ...
+    python scripts/summarise.py runs/demo-*-augment --per-seed --markdown docs/results/augment.md
 
 For each folder: one row per sweep with EAU and the baselines at noise 0
 and at the highest level, the oracle, EAU's fusion weight on the swept views
-and Spearman(noise, u), each a mean over the run's seeds; then the issue's
-targets checked per sweep (a failed target is listed, not hidden).
-With ``--levels`` it also prints the full accuracy-by-level table.
+and Spearman(noise, u), each a mean over the run's seeds; then the
+robustness checks per sweep (:func:`targets`; a failed check is listed, not
+hidden).  With ``--levels`` it also prints the full accuracy-by-level table.
+With ``--markdown FILE`` the same text goes into FILE, headed by the command
+that wrote it and how the runs were made: the docs pages include these files,
+so every number on the site comes from here.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -29,7 +34,13 @@ def load(folder):
 
 
 def targets(r, sw):
-    """The issue's targets for one sweep (augment protocol): a list of the missed ones."""
+    """The robustness checks for one sweep, a list of the missed ones.
+
+    At the highest level: Spearman(noise, u) >= 0.7; EAU >= concat + 0.03 and
+    >= late fusion; EAU within 2 points of the oracle.  At level 0: EAU at most
+    1 point below the best baseline.  With three or more views: a drowned
+    view's weight <= 0.05.
+    """
     m, e = sw["methods"], sw["methods"]["eau"]["accuracy"]
     missed = []
     if min(sw["eau"]["spearman"].values()) < 0.7:
@@ -108,39 +119,86 @@ def ablations_table(folders):
             f"{hi:g} / Spearman(noise, u), each the mean over the set's sweeps\n\n" + "\n".join(lines))
 
 
+def provenance(runs):
+    """One line per run: the command that made it and its budget, from its ``results.json``."""
+    lines = []
+    for r in runs:
+        cmd = r.get("command") or f"python -m mini_eau demo --data {r['data']} --protocol {r['protocol']}"
+        cmd = re.sub(r" --out \S+| --force", "", cmd)  # where the files went does not change the numbers
+        b = r.get("budget") or r.get("train_config", {})
+        size = f", {b['steps']} steps per model" if "steps" in b else ""
+        done = "" if r.get("complete", True) else " (interrupted: not every seed finished)"
+        lines.append(f"- `{cmd}`{size}{done}")
+    return lines
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python scripts/summarise.py", description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+", help="demo output folders, each with a results.json")
     p.add_argument("--levels", action="store_true", help="also print the accuracy-by-level table of each first sweep")
+    p.add_argument("--only-levels", action="store_true", help="print only the accuracy-by-level table of each "
+                                                              "first sweep (the README's small table)")
     p.add_argument("--per-seed", action="store_true", help="also check the targets on each results_seed*.json")
     p.add_argument("--ablations", action="store_true", help="the folders hold ablations.json: print their table")
+    p.add_argument("--markdown", metavar="FILE", help="also write the output to FILE, headed by this command and "
+                                                       "how the runs were made (for the docs)")
+    p.add_argument("--block", metavar="NAME", help="with --markdown: replace only the text between the lines "
+                                                   "'<!-- summarise NAME -->' and '<!-- /summarise NAME -->' of FILE")
     args = p.parse_args(argv)
+    out = []
     if args.ablations:
-        print(ablations_table(args.folders))
-        return 0
-    runs = [load(f) for f in args.folders]
+        runs = [json.loads((Path(f) / "ablations.json").read_text()) for f in args.folders
+                if (Path(f) / "ablations.json").is_file()]
+        out.append(ablations_table(args.folders))
+    else:
+        runs = [load(f) for f in args.folders]
+        out += report(args, runs)
+    text = "\n".join(out)
+    print(text)
+    if args.markdown:
+        command = "python scripts/summarise.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        block = "\n".join(["Made by these runs, then `" + command + "`:", ""] + provenance(runs) + ["", text])
+        write_markdown(Path(args.markdown), block, args.block)
+    return 0
+
+
+def write_markdown(path, text, block=None):
+    """Write ``text`` to ``path``, or, with ``block``, between that block's marker lines in ``path``."""
+    if block is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+        return
+    begin, end = f"<!-- summarise {block} -->", f"<!-- /summarise {block} -->"
+    page = path.read_text() if path.is_file() else ""
+    if begin not in page or end not in page:
+        raise SystemExit(f"summarise: --block {block}: {path} has no lines {begin!r} and {end!r}")
+    before, rest = page.split(begin, 1)
+    after = rest.split(end, 1)[1]
+    path.write_text(f"{before}{begin}\n{text}\n{end}{after}")
+
+
+def report(args, runs):
     seeds = runs[0]["seed"]
-    print(f"protocol '{runs[0]['protocol']}', " + (f"mean over seeds {seeds}" if isinstance(seeds, list) else f"seed {seeds}"))
-    print()
-    print(summary_table(runs))
-    print()
+    if args.only_levels:
+        return [f"{r['data']}, protocol '{r['protocol']}', " + (f"mean over seeds {r['seed']}" if isinstance(
+            r["seed"], list) else f"seed {r['seed']}") + f"; noise on {' + '.join(r['sweeps'][0]['noisy_names'])}:"
+                + "\n\n" + levels_table(r) for r in runs]
+    out = [f"protocol '{runs[0]['protocol']}', " + (f"mean over seeds {seeds}" if isinstance(seeds, list)
+                                                     else f"seed {seeds}"), "", summary_table(runs), ""]
     for f, r in zip(args.folders, runs):
         for sw in r["sweeps"]:
             missed = targets(r, sw)
-            print(f"- {r['data']}, noise on {' + '.join(sw['noisy_names'])}: " + ("every target met" if not missed
-                                                                                   else "missed: " + "; ".join(missed)))
+            out.append(f"- {r['data']}, noise on {' + '.join(sw['noisy_names'])}: " + ("every check passed" if not missed
+                                                                                     else "missed: " + "; ".join(missed)))
         if args.per_seed:
             for path in sorted(Path(f).glob("results_seed*.json")):
                 one = json.loads(path.read_text())
                 missed = [(" + ".join(sw["noisy_names"]), t) for sw in one["sweeps"] for t in targets(one, sw)]
-                print(f"  - seed {one['seed']}: " + ("every target met" if not missed else
-                                                     "; ".join(f"{n}: {t}" for n, t in missed)))
+                out.append(f"  - seed {one['seed']}: " + ("every check passed" if not missed else
+                                                          "; ".join(f"{n}: {t}" for n, t in missed)))
         if args.levels:
-            print()
-            print(f"{r['data']}, noise on {' + '.join(r['sweeps'][0]['noisy_names'])}:")
-            print(levels_table(r))
-            print()
-    return 0
+            out += ["", f"{r['data']}, noise on {' + '.join(r['sweeps'][0]['noisy_names'])}:", "", levels_table(r), ""]
+    return out
 
 
 if __name__ == "__main__":

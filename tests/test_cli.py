@@ -63,5 +63,5 @@ def test_summarise_without_folders_prints_usage():
 def test_unknown_flag_is_reported_by_its_subcommand():
     res = _run("gradcheck", "--bogus", "1")
     assert res.returncode == 2
-    assert "python -m mini_eau gradcheck: error: unrecognized arguments: --bogus 1" in res.stderr
-    assert res.stderr.startswith("usage: python -m mini_eau gradcheck")
+    assert res.stderr.strip() == ("python -m mini_eau gradcheck: error: unrecognized arguments: --bogus 1 "
+                                  "(see python -m mini_eau gradcheck --help)")

@@ -39,11 +39,69 @@ def _use_backend(command, name):
         raise SystemExit(f"{command}: {err}") from None
 
 
-def _out_dir(command, out, data, protocol, corruption="gaussian"):
-    """The output folder (default ``runs/<command>-<data>-<protocol>[-<corruption>]``), created and checked before any training."""
+# ------------------------------------------------------------ output folders
+# What the demo and the ablations write.  --force deletes these names and
+# nothing else; any other file in the folder is left where it is.
+def run_files():
+    """The names the demo and the ablations write (shell patterns)."""
+    from .plots import FIGURES
+
+    return ("results.json", "results_seed*.json", "ablations.json", "*.partial",
+            *(f"{stem}.{ext}" for stem in FIGURES for ext in ("png", "svg")))
+
+
+def _is_run_file(name):
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in run_files())
+
+
+def _out_dir(command, args):
+    """Choose, check and create the output folder before any training; returns ``(folder, created, note)``.
+
+    An earlier run's results are never replaced without being asked:
+
+    * ``--out DIR`` that is not empty is refused, unless ``--force``, which
+      first deletes the files an earlier run wrote there (:func:`run_files`);
+    * without ``--out``, when ``runs/<command>-<data>-<protocol>`` already holds
+      files, the run goes to the first free ``...-2``, ``...-3``, ... and says so.
+    """
     import os
 
-    out = out or os.path.join("runs", f"{command}-{data}-{protocol}" + ("" if corruption == "gaussian" else f"-{corruption}"))
+    default = os.path.join("runs", f"{command}-{args.data}-{args.protocol}"
+                           + ("" if args.corruption == "gaussian" else f"-{args.corruption}"))
+    out, note = args.out or default, None
+
+    def held(folder):
+        try:
+            return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+        except OSError as err:
+            raise SystemExit(f"{command}: cannot read --out {folder!r}: {err.strerror or err}") from None
+
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise SystemExit(f"{command}: --out {out!r} is a file; expected a folder")
+    earlier = held(out)
+    if earlier and args.force:
+        ours = [f for f in earlier if _is_run_file(f) and os.path.isfile(os.path.join(out, f))]
+        try:
+            for f in ours:
+                os.remove(os.path.join(out, f))
+        except OSError as err:
+            raise SystemExit(f"{command}: --force could not delete {f!r} in {out!r}: {err.strerror or err}") from None
+        others = len(earlier) - len(ours)
+        note = (f"--force: deleted the {len(ours)} file(s) an earlier run wrote in {out}"
+                + (f" (left {others} other file(s) there untouched)" if others else ""))
+    elif earlier and args.out is None:
+        k = 2
+        while held(f"{default}-{k}"):
+            k += 1
+        out = f"{default}-{k}"
+        note = f"{default} holds an earlier run (kept); this run writes to {out}"
+    elif earlier:
+        shown = ", ".join(earlier[:3]) + (", ..." if len(earlier) > 3 else "")
+        raise SystemExit(f"{command}: --out {out!r} is not empty ({len(earlier)} file(s): {shown}); choose another "
+                         f"folder, or add --force to delete the earlier run's files first")
+    created = not os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
         probe = os.path.join(out, ".write-test")
@@ -52,7 +110,21 @@ def _out_dir(command, out, data, protocol, corruption="gaussian"):
         os.remove(probe)
     except OSError as err:
         raise SystemExit(f"{command}: cannot write to --out {out!r}: {err.strerror or err}") from None
-    return out
+    return out, created, note
+
+
+def _report_folder(command, out, created, why):
+    """After an interrupt: say exactly what ``out`` holds (and remove it if this run made it and left it empty)."""
+    import os
+
+    files = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    if not files and created:
+        os.rmdir(out)
+        print(f"{command}: {why}; nothing written (removed the empty folder {out} this run had made)", file=sys.stderr)
+    elif not files:
+        print(f"{command}: {why}; nothing written; {out} is empty", file=sys.stderr)
+    else:
+        print(f"{command}: {why}; {out} now holds {len(files)} file(s): {', '.join(files)}", file=sys.stderr)
 
 
 def _write_json(path, obj):
@@ -76,6 +148,27 @@ def _settings(args):
     return replace(FAST_SETTINGS if args.fast else SETTINGS, **given)
 
 
+def _load(command, args, settings):
+    """The first seed's benchmark, loaded before any training; ``--n-train`` checked against a real set's size."""
+    from dataclasses import replace
+
+    from .data import load_benchmark
+
+    bench = load_benchmark(args.data, args.seeds[0], settings.n_train, settings.n_test)
+    if args.n_train is not None and len(bench.train) < args.n_train:
+        raise SystemExit(f"{command}: argument --n-train: {args.data} has {len(bench.train)} training samples; "
+                         f"expected an integer from 2 to {len(bench.train)}, got {args.n_train}")
+    if getattr(args, "epochs", None) is not None:  # an explicit epoch count replaces the step budget
+        settings = replace(settings, steps=args.epochs * max(1, len(bench.train) // settings.batch_size))
+    return bench, settings
+
+
+def _run_record(summary, args, seeds_done):
+    """``results.json``: the run's results plus how it was asked for (the command, the seeds, whether it finished)."""
+    return {**summary, "command": "python -m mini_eau " + " ".join(args.argv), "seeds_requested": list(args.seeds),
+            "complete": list(seeds_done) == list(args.seeds)}
+
+
 def _progress(total, desc):
     from tqdm.auto import tqdm
 
@@ -90,19 +183,16 @@ def _progress(total, desc):
 
 def _demo(args):
     import os
-    from dataclasses import replace
 
     from .baselines import method_names
-    from .data import load_benchmark
-    from .demo import aggregate, format_tables, run_demo
-    from .plots import demo_figures
+    from .demo import run_demo
 
     _use_backend("demo", args.backend)
-    out = _out_dir("demo", args.out, args.data, args.protocol, args.corruption)
     settings = _settings(args)
-    bench = load_benchmark(args.data, args.seeds[0], settings.n_train, settings.n_test)
-    if args.epochs is not None:  # an explicit epoch count replaces the step budget
-        settings = replace(settings, steps=args.epochs * max(1, len(bench.train) // settings.batch_size))
+    bench, settings = _load("demo", args, settings)
+    out, created, note = _out_dir("demo", args)
+    if note:
+        print(note)
     M = bench.train.n_modalities
     n_models = len(method_names(M)) + sum(M - len(s) >= 2 for s in bench.sweeps)  # + the oracles' concat models
     done = []
@@ -110,56 +200,108 @@ def _demo(args):
     try:
         for seed in args.seeds:
             res = run_demo(data=args.data, seed=seed, out=None, protocol=args.protocol, corruption=args.corruption,
-                           settings=settings,
-                           verbose=args.verbose, log=lambda s: None, progress=step)
+                           settings=settings, fast=args.fast, verbose=args.verbose, log=lambda s: None, progress=step)
             path = os.path.join(out, f"results_seed{seed}.json")
             _write_json(path, res)
             done.append(res)
             bar.write(f"wrote {path}")
     except KeyboardInterrupt:
         bar.close()
-        print(f"demo: interrupted; kept {len(done)} finished seed(s) in {out}", file=sys.stderr)
         if not done:
+            _report_folder("demo", out, created, "interrupted before the first seed finished")
             return 130
+        print(f"demo: interrupted after {len(done)} of {len(args.seeds)} seed(s); summarising the finished ones",
+              file=sys.stderr)
     bar.close()
+    try:
+        _write_summary(args, out, done)
+    except KeyboardInterrupt:
+        _report_folder("demo", out, created, "interrupted while writing the summary")
+        return 130
+    if len(done) < len(args.seeds):
+        _report_folder("demo", out, created, f"stopped after {len(done)} of {len(args.seeds)} seed(s)")
+        return 130
+    return 0
+
+
+def _write_summary(args, out, done):
+    """``results.json`` (the mean over the finished seeds) and the figures, each file named as it is written."""
+    import os
+
+    from .demo import aggregate, format_tables
+    from .plots import demo_figures
+
     summary = aggregate(done) if len(done) > 1 else done[0]
     print(format_tables(summary))
     path = os.path.join(out, "results.json")
-    _write_json(path, summary)
+    _write_json(path, _run_record(summary, args, [r["seed"] for r in done]))
     print(f"wrote {path}")
     if not args.no_figures:
         for p in demo_figures(summary, out):
             print(f"wrote {p}")
-    return 0 if len(done) == len(args.seeds) else 130
 
 
 def _ablations(args):
     import os
 
-    from .demo import ABLATIONS, run_ablations
+    from .demo import ABLATIONS, format_ablations, run_ablations
 
-    out = _out_dir("ablations", args.out, args.data, args.protocol, args.corruption)
+    settings = _settings(args)
+    _, settings = _load("ablations", args, settings)
+    out, created, note = _out_dir("ablations", args)
+    if note:
+        print(note)
     bar, step = _progress(len(ABLATIONS) * len(args.seeds), f"ablations {args.data}")
     try:
-        res = run_ablations(data=args.data, seeds=tuple(args.seeds), settings=_settings(args), protocol=args.protocol,
-                            corruption=args.corruption,
-                            log=lambda s: None, progress=step)
+        res = run_ablations(data=args.data, seeds=tuple(args.seeds), settings=settings, protocol=args.protocol,
+                            corruption=args.corruption, fast=args.fast, log=lambda s: None, progress=step)
     except KeyboardInterrupt:
         bar.close()
-        print("ablations: interrupted; nothing written (the table needs every seed)", file=sys.stderr)
+        _report_folder("ablations", out, created, "interrupted (the table needs every seed)")
         return 130
     bar.close()
-    from .demo import format_ablations
-
     print(format_ablations(res))
     path = os.path.join(out, "ablations.json")
-    _write_json(path, res)
+    _write_json(path, _run_record(res, args, args.seeds))
     print(f"wrote {path}")
     return 0
 
 
 DESCRIPTION = ("mini_eau, a readable NumPy implementation of EAU (CVPR 2024): check every gradient, "
                "run the demo or the ablations. The benchmark is python -m benchmarks.bench.")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with an error as one line (what was wrong and where to look), not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(low, why=""):
+    """An argparse type: an integer >= ``low``; the message says what is accepted."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}{why}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _check_run_args(parser, args):
+    """What argparse cannot see flag by flag: combinations, and sizes that mean nothing for the chosen data."""
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f"argument --seeds: expected distinct seeds, got {' '.join(map(str, args.seeds))}")
+    if getattr(args, "epochs", None) is not None and args.steps is not None:
+        parser.error("argument --epochs: replaces --steps; give one of them, not both")
+    if args.n_test is not None and args.data not in ("toy", "toy3"):
+        parser.error(f"argument --n-test: only the toy data sets are sampled; {args.data} has a fixed test set")
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -172,7 +314,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="python -m mini_eau", description=DESCRIPTION, formatter_class=_Help)
+    p = _Parser(prog="python -m mini_eau", description=DESCRIPTION, formatter_class=_Help)
     sub = p.add_subparsers(dest="command", required=True, metavar="{gradcheck,demo,ablations}")
     g = sub.add_parser("gradcheck", help="check every registered backward against finite differences and autograd",
                        description="Check every registered backward against finite differences and autograd "
@@ -196,23 +338,30 @@ def build_parser():
         q.add_argument("--corruption", choices=tuple(CORRUPTIONS), default="gaussian",
                        help="test-time corruption of the swept views: " + "; ".join(
                            f"{k}: {c.description}" for k, c in CORRUPTIONS.items()))
-        q.add_argument("--seeds", type=int, nargs="+", default=seeds, metavar="S",
-                       help="seeds to run; several are aggregated (mean and standard deviation)")
+        q.add_argument("--seeds", type=_integer(0), nargs="+", default=seeds, metavar="S",
+                       help="seeds to run (distinct integers >= 0); several are aggregated (mean and standard "
+                            "deviation)")
         q.add_argument("--out", default=None,
-                       help="output folder (default: runs/<command>-<data>-<protocol>)")
+                       help="output folder; refused if it holds files, unless --force (default: "
+                            "runs/<command>-<data>-<protocol>, or the first free ...-2, ...-3 when that holds "
+                            "an earlier run)")
+        q.add_argument("--force", action="store_true",
+                       help="write into a folder that holds an earlier run, first deleting that run's files")
         q.add_argument("--fast", action="store_true", help="small budget (seconds; for tests)")
-        q.add_argument("--steps", type=int, default=None,
+        q.add_argument("--steps", type=_integer(1), default=None,
                        help="optimisation steps per model (default: 1500, or 300 with --fast)")
-        q.add_argument("--n-train", dest="n_train", type=int, default=None,
-                       help="training samples (toy: default 4000, or 1500 with --fast; real data: a subset)")
-        q.add_argument("--n-test", dest="n_test", type=int, default=None,
+        q.add_argument("--n-train", dest="n_train", type=_integer(2, " (the contrastive loss needs pairs)"),
+                       default=None,
+                       help="training samples (toy: default 4000, or 1500 with --fast; real data: a subset, "
+                            "default all)")
+        q.add_argument("--n-test", dest="n_test", type=_integer(1), default=None,
                        help="toy test samples per level (default 2000, or 500 with --fast)")
 
     d = sub.add_parser("demo", help="train EAU and every baseline, test on noise sweeps; write results and figures",
                        description="Train EAU and every baseline under one training protocol, test them on noise "
                                    "sweeps; write results.json and figures (PNG and SVG).", formatter_class=_Help)
     run_options(d, [0])
-    d.add_argument("--epochs", type=int, default=None, help="epochs per model (replaces --steps)")
+    d.add_argument("--epochs", type=_integer(1), default=None, help="epochs per model (replaces --steps)")
     d.add_argument("--no-figures", action="store_true", help="write results.json only")
     d.add_argument("-v", "--verbose", action="store_true", help="one progress line per epoch and model")
     d.add_argument("--backend", choices=("numpy", "cupy"), default=None,
@@ -233,7 +382,15 @@ def main(argv=None):
     if unknown:  # the subcommand's usage, not the top level's, says what it accepts
         commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
         commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
-    return args.func(args)
+    if args.command in ("demo", "ablations"):
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        _check_run_args(commands[args.command], args)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # before a command's own handler was in place (loading the data, say)
+        print(f"{args.command}: interrupted before any result was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

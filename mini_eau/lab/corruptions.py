@@ -37,20 +37,24 @@ FRACTION_LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 @dataclass(frozen=True)
 class Corruption:
-    """One family: its name, its test levels and how a figure names its units."""
+    """One family: its name, its test levels, its units (in a table and on a figure's axis) and what it does."""
 
     name: str
     levels: tuple
     unit_label: str
+    axis_label: str
     description: str
 
 
 CORRUPTIONS = {
     "gaussian": Corruption("gaussian", TOY_LEVELS, "Gaussian noise std, in noise units (RMS of the clean features)",
+                           "Gaussian noise (noise units)",
                            "additive Gaussian noise, std = level x noise unit"),
     "mask": Corruption("mask", FRACTION_LEVELS, "fraction of features masked (set to 0)",
+                       "mask: fraction of features set to 0",
                        "each feature set to 0 with probability = level"),
     "saltpepper": Corruption("saltpepper", FRACTION_LEVELS, "fraction of features set to their training min or max",
+                             "salt-and-pepper: fraction of features hit",
                              "each feature set to its training min or max (coin flip) with probability = level"),
 }
 """The corruption families by name (``demo --corruption NAME``)."""

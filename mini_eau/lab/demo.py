@@ -34,7 +34,8 @@ from .corruptions import CORRUPTIONS, corrupt_sweep, corruption as get_corruptio
 from .data import add_noise, load_benchmark
 from .train import NoiseAugmentation, TrainConfig, fit
 
-__all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "training_setup", "evaluate",
+__all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "check_settings", "describe_run",
+           "budget_text", "training_setup", "evaluate",
            "oracle", "eau_diagnostics", "run_demo", "run_corruptions", "run_seeds", "aggregate", "format_tables", "ABLATIONS",
            "run_ablations"]
 
@@ -70,7 +71,43 @@ SETTINGS = DemoSettings()
 FAST_SETTINGS = DemoSettings(steps=300, n_train=1500, n_test=500)
 
 EAU_DEFAULTS = EAUConfig()
-"""EAU's one configuration for every data set (README, "Choosing the defaults")."""
+"""EAU's one configuration for every data set: nothing is tuned per set."""
+
+
+def check_settings(settings):
+    """A ``ValueError`` naming the first budget out of range (steps, sizes >= 1; batches of at least 2)."""
+    from ..validation import Integer, check_positive
+
+    for name, low in (("steps", 1), ("batch_size", 2), ("n_train", 2), ("n_test", 1)):
+        Integer(low)(name, getattr(settings, name), None)
+    check_positive("lr", settings.lr)
+    return settings
+
+
+def describe_run(data, seed, protocol, settings, fast=False, corruption=None):
+    """What a run was made with: the head of every ``results.json``, and what figure titles quote.
+
+    ``budget`` holds the settings and ``default_budget`` says whether they
+    are the demo's full budget (:data:`SETTINGS`); ``fast`` whether the run
+    asked for the small one.  A new option of the demo (say, the kind of test
+    corruption) belongs here, so that results and figures name it.
+    """
+    budget = {k: getattr(settings, k) for k in ("steps", "batch_size", "lr", "n_train", "n_test")}
+    family = get_corruption("gaussian" if corruption is None else getattr(corruption, "name", corruption))
+    return {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
+            "fast": bool(fast), "budget": budget, "default_budget": settings == SETTINGS,
+            "corruption": family.name, "corruption_text": family.description, "level_label": family.unit_label,
+            "level_axis": family.axis_label}
+
+
+def budget_text(results):
+    """``""`` for the demo's full budget, else a note for titles and tables: ``"--fast budget: 300 steps, ..."``."""
+    if results.get("default_budget", True):
+        return ""
+    b = results["budget"]
+    n = results.get("train_config", {}).get("n_train", b["n_train"])
+    return (f"{'--fast budget' if results.get('fast') else 'budget'}: {b['steps']} steps, {n} training samples "
+            f"(full: {SETTINGS.steps} steps)")
 
 
 def training_setup(bench, protocol, settings, rng):
@@ -147,6 +184,8 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
         A name from :data:`mini_eau.lab.data.BENCHMARKS`.
     out : str, optional
         Folder for ``results.json`` and (with ``figures``) the figures; nothing is written if None.
+        A folder that already holds a ``results.json`` is refused before any training (``FileExistsError``):
+        an earlier result is never replaced.
     fast : bool
         Small budget (:data:`FAST_SETTINGS`), for tests and notebooks.
     methods : sequence of str, optional
@@ -161,13 +200,18 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
     -------
     dict, or ``(dict, trained)`` with ``return_trained`` (method name -> :class:`~mini_eau.lab.train.Trained`).
     """
+    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
+    if out and os.path.exists(os.path.join(out, "results.json")):
+        raise FileExistsError(f"out: {out!r} already holds the results.json of an earlier run; choose another folder")
     (results,), trained = run_corruptions(data, seed, protocol, (corruption,), fast=fast, config=config,
                                           methods=methods, settings=settings, verbose=verbose, log=log,
                                           progress=progress)
     if out:
         os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "results.json"), "w") as f:
+        path = os.path.join(out, "results.json")
+        with open(f"{path}.partial", "w") as f:  # then renamed: an interrupt never leaves half a file
             json.dump(results, f, indent=1)
+        os.replace(f"{path}.partial", path)
         if figures:
             from .plots import demo_figures
 
@@ -188,7 +232,7 @@ def run_corruptions(data="toy", seed=0, protocol="augment", corruptions=tuple(CO
     """
     t0 = time.perf_counter()
     families = [get_corruption(c) for c in corruptions]  # a bad name fails here, before any training
-    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
+    settings = check_settings((FAST_SETTINGS if fast else SETTINGS) if settings is None else settings)
     config = EAU_DEFAULTS if config is None else config
     rng = np.random.default_rng(seed)
     bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
@@ -218,9 +262,7 @@ def run_corruptions(data="toy", seed=0, protocol="augment", corruptions=tuple(CO
     out = []
     for family in families:
         t1 = time.perf_counter()
-        results = {"data": data, "seed": seed, "protocol": protocol, "protocol_text": PROTOCOLS[protocol],
-                   "fast": fast, "views": list(names), "unit": bench.unit,
-                   "corruption": family.name, "corruption_text": family.description, "level_label": family.unit_label,
+        results = {**describe_run(data, seed, protocol, settings, fast, family), "views": list(names), "unit": bench.unit,
                    "levels": list(family.levels), "other": round(bench.other / bench.unit, 12),
                    "train_noise": bench.train_noise / bench.unit, "sweeps": []}
         for noisy, sweep_seed in zip(bench.sweeps, sweep_seeds[family.name]):
@@ -295,6 +337,8 @@ def format_tables(results):
              f"views not swept carry noise {results['other']:g} unit; training noise up to "
              f"{results['train_noise']:g} unit" + (" (not used by this protocol)" if results["protocol"] == "clean" else "")]
     lines.append(f"test corruption: {results['corruption']} ({results['corruption_text']})")
+    if budget_text(results):
+        lines.append(budget_text(results))
     for sw in results["sweeps"]:
         lines.append("")
         lines.append(f"{results['corruption']} on {' + '.join(sw['noisy_names'])}: accuracy at level "
@@ -343,7 +387,7 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     "spearman": {variant: mean}}], ...}``.
     """
     family = get_corruption(corruption)
-    settings = (FAST_SETTINGS if fast else SETTINGS) if settings is None else settings
+    settings = check_settings((FAST_SETTINGS if fast else SETTINGS) if settings is None else settings)
     config = EAU_DEFAULTS if config is None else config
     variants = list(ABLATIONS) if variants is None else list(variants)
     for v in variants:
@@ -374,7 +418,7 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     for row in table:
         row["accuracy"] = {k: np.mean(v, axis=0).tolist() for k, v in row["accuracy"].items()}
         row["spearman"] = {k: float(np.mean(v)) for k, v in row["spearman"].items()}
-    res = {"data": data, "protocol": protocol, "corruption": family.name, "seeds": list(seeds),
+    res = {**describe_run(data, list(seeds), protocol, settings, fast, family), "seeds": list(seeds),
            "levels": list(family.levels), "sweeps": table}
     log(format_ablations(res))
     return res
@@ -382,7 +426,8 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
 
 def format_ablations(res):
     """Markdown tables: accuracy at noise 0 and at the highest level, and Spearman, per sweep and variant."""
-    lines = [f"ablations ({res['data']}, protocol '{res['protocol']}', mean over seeds {res['seeds']})",
+    budget = f", {budget_text(res)}" if budget_text(res) else ""
+    lines = [f"ablations ({res['data']}, protocol '{res['protocol']}', mean over seeds {res['seeds']}{budget})",
              "| variant | " + " | ".join(f"{'+'.join(r['noisy_names'])}: acc 0 / {res['levels'][-1]:g} / Spearman"
                                        for r in res["sweeps"]) + " |",
              "|---|" + "---|" * len(res["sweeps"])]

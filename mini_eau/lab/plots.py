@@ -3,7 +3,13 @@
 Every figure reads only the results dict of :func:`mini_eau.lab.demo.run_demo`
 (one seed) or :func:`mini_eau.lab.demo.aggregate` (several seeds: lines are
 means, bands one standard deviation).  Titles name the data set, the
-protocol and the seeds, so a figure can be read on its own.
+protocol, the seeds and any budget other than the demo's full one, so a
+figure can be read on its own.
+
+Made for a projector: no text below 10 pt at the saved size, legends outside
+the axes, and in the accuracy figure only EAU, the oracle and the best
+baseline in colour (the other methods in grey; their numbers are in the
+printed tables and ``results.json``).
 """
 from __future__ import annotations
 
@@ -11,30 +17,21 @@ import os
 
 import numpy as np
 
-__all__ = ["demo_figures", "STYLES"]
+__all__ = ["demo_figures", "best_baseline", "FIGURES"]
 
 DPI = 150
+FIGURES = ("accuracy_vs_noise", "fusion_weights", "uncertainty_vs_noise", "reliability")
+"""The figures :func:`demo_figures` writes (each as ``.png`` and ``.svg``)."""
 
-# one colour, line style and marker per method, so overlapping lines stay visible
-STYLES = {
-    "eau": dict(color="black", lw=2.6, marker="o", ms=5, zorder=5),
-    "oracle": dict(color="tab:green", lw=2.2, ls=(0, (6, 2)), marker="s", ms=4, mfc="none", zorder=6),
-    "best_clean_view": dict(color="tab:olive", lw=1.5, ls=(0, (1, 1.5)), marker="D", ms=3, mfc="none", zorder=4),
-    "concat": dict(color="tab:red", lw=1.4, ls="-", marker="v", ms=4),
-    "late": dict(color="tab:orange", lw=1.4, ls="--", marker="^", ms=4),
-    "mean": dict(color="tab:purple", lw=1.4, ls="-.", marker="<", ms=4),
-    "precision": dict(color="tab:blue", lw=1.4, ls=":", marker=">", ms=4),
-    "tmc": dict(color="tab:cyan", lw=1.4, ls="--", marker="x", ms=5),
-    "qmf": dict(color="tab:brown", lw=1.4, ls="-.", marker="+", ms=6),
-}
-_UNIMODAL_MARKERS = ("1", "2", "3", "4", "x", "+")
+BASELINES = ("concat", "late", "mean", "precision", "tmc", "qmf")
+FONTS = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
+         "ytick.labelsize": 10, "legend.fontsize": 11, "figure.titlesize": 13}
+"""Font sizes in points; at 150 dpi, 10 pt is 21 pixels high, readable from the back of a room."""
 
-
-def _style(name):
-    if name.startswith("unimodal_"):  # one grey, dotted line per view, told apart by marker and shade
-        m = int(name.split("_")[1])
-        return dict(color=str(0.35 + 0.1 * (m % 4)), lw=1.0, ls=":", marker=_UNIMODAL_MARKERS[m % 6], ms=6)
-    return STYLES[name]
+EAU_STYLE = dict(color="black", lw=2.8, marker="o", ms=6, zorder=6)
+ORACLE_STYLE = dict(color="tab:green", lw=2.4, ls=(0, (6, 2)), marker="s", ms=5, mfc="none", zorder=5)
+BEST_STYLE = dict(color="tab:blue", lw=2.2, marker="^", ms=6, zorder=4)
+OTHER_STYLE = dict(color="0.72", lw=1.2, zorder=2)
 
 
 def _plt():
@@ -47,26 +44,26 @@ def _plt():
 
 
 def _setting(results):
+    """The title's second line: data, protocol, seeds and, when it is not the full one, the budget."""
+    from .demo import budget_text
+
     s = results["seed"]
     seeds = f"mean ± sd over seeds {', '.join(map(str, s))}" if isinstance(s, list) else f"seed {s}"
-    return f"{results['data']}, protocol '{results['protocol']}', {seeds}"
+    budget = budget_text(results)
+    return f"{results['data']}, protocol '{results['protocol']}', {seeds}" + (f"\n{budget}" if budget else "")
 
 
-def _label(results, name):
-    if name.startswith("unimodal_"):
-        return f"{results['views'][int(name.split('_')[1])]} alone"
-    return {"best_clean_view": "best clean view alone", "oracle": "oracle (clean views only)"}.get(name, name)
-
-
-def _band(ax, x, mean, std, style):
+def _band(ax, x, mean, std, color):
     mean, std = np.asarray(mean, float), np.asarray(std, float)
-    ax.fill_between(x, mean - std, mean + std, color=style["color"], alpha=0.12, lw=0)
+    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.15, lw=0)
 
 
-def _panels(plt, n, width=4.2, height=3.6):
+def _panels(plt, n, width=4.6, height=3.8, sharey=True):
+    """``n`` panels, at most three to a row, in a figure whose layout leaves room for an outside legend."""
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 1.4), sharey=sharey, squeeze=False,
+                             layout="constrained")
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, axes.ravel()[:n]
@@ -76,35 +73,62 @@ def _sweep_title(sw):
     return f"noise on {' + '.join(sw['noisy_names'])}"
 
 
+def best_baseline(results):
+    """The baseline with the highest accuracy averaged over every sweep and level (the one to beat)."""
+    names = [b for b in BASELINES if all(b in sw["methods"] for sw in results["sweeps"])]
+    if not names:
+        return None
+    return max(names, key=lambda b: np.mean([sw["methods"][b]["accuracy"] for sw in results["sweeps"]]))
+
+
+def _legend(fig, axes, ncol, reverse=False):
+    """One legend for the figure, below the panels (outside every axis); ``reverse``: last drawn first."""
+    handles, labels = axes[0].get_legend_handles_labels()
+    if reverse:
+        handles, labels = handles[::-1], labels[::-1]
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(labels)), frameon=False)
+
+
 def demo_figures(results, out):
-    """Write the demo's figures into ``out`` (PNG and SVG each); returns the paths written."""
+    """Write the demo's figures (:data:`FIGURES`) into ``out``, PNG and SVG each; returns the paths written."""
     plt = _plt()
+    with plt.rc_context(FONTS):
+        return _figures(plt, results, out)
+
+
+def _figures(plt, results, out):
     levels = np.asarray(results["levels"])
     std = results.get("std", {}).get("sweeps")
     setting = _setting(results)
-    xlabel = f"{results['corruption']} on the swept view(s): {results['level_label']}"
+    xlabel = results.get("level_axis", "injected noise (noise units)")
     paths = []
 
-    # 1. accuracy of every method on every sweep
+    # 1. accuracy: EAU, the oracle and the best baseline stand out; every other method in grey
+    best = best_baseline(results)
+    others = [m for m in results["sweeps"][0]["methods"] if m not in ("eau", best) and not m.startswith("unimodal_")]
     fig, axes = _panels(plt, len(results["sweeps"]))
     for k, (ax, sw) in enumerate(zip(axes, results["sweeps"])):
-        rows = dict(sw["methods"])
-        for key in ("best_clean_view", "oracle"):
-            if key in sw:
-                rows[key] = sw[key]
-        for name, r in rows.items():
-            style = _style(name)
-            ax.plot(levels, r["accuracy"], label=_label(results, name), **style)
+        for j, name in enumerate(others):
+            if name in sw["methods"]:
+                ax.plot(levels, sw["methods"][name]["accuracy"], **OTHER_STYLE,
+                        label=f"other baselines ({', '.join(others)})" if j == 0 else None)
+        lines = [(best, sw["methods"].get(best), BEST_STYLE, f"best baseline ({best})"),
+                 ("oracle", sw.get("oracle"), ORACLE_STYLE, "oracle (trained on the clean views only)"),
+                 ("eau", sw["methods"].get("eau"), EAU_STYLE, "EAU")]
+        for name, r, style, label in lines:
+            if r is None:
+                continue
+            ax.plot(levels, r["accuracy"], label=label, **style)
             if std is not None:
                 src = std[k]["methods"].get(name) or std[k].get(name)
-                if src is not None and name in ("eau", "oracle", "concat", "late"):
-                    _band(ax, levels, r["accuracy"], src["accuracy"], style)
-        ax.set_title(_sweep_title(sw), fontsize=10)
-        ax.set_xlabel(xlabel, fontsize=8)
+                if src is not None:
+                    _band(ax, levels, r["accuracy"], src["accuracy"], style["color"])
+        ax.set_title(_sweep_title(sw))
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
-    axes[0].legend(fontsize=7, ncol=2, loc="lower left")
-    fig.suptitle(f"Accuracy vs noise — {setting}", fontsize=11)
+    _legend(fig, axes, ncol=2, reverse=True)  # EAU first: drawn last, on top
+    fig.suptitle(f"Accuracy vs noise — {setting}")
     paths += _save(fig, out, "accuracy_vs_noise")
 
     sweeps = [sw for sw in results["sweeps"] if "eau" in sw]
@@ -117,69 +141,79 @@ def demo_figures(results, out):
     for k, (ax, sw) in enumerate(zip(axes, sweeps)):
         for m, w in enumerate(sw["eau"]["weights"]):
             noisy = m in sw["noisy"]
-            line = ax.plot(levels, w, lw=2.2 if noisy else 1.2, ls="-" if noisy else "--", marker="o" if noisy else ".",
-                           color=f"C{m}",
-                           label=f"{results['views'][m]}" + (" (noisy)" if noisy else ""))[0]
+            ax.plot(levels, w, lw=2.4 if noisy else 1.4, ls="-" if noisy else "--", marker="o" if noisy else ".",
+                    color=f"C{m}", label=f"view {results['views'][m]}")
             if std is not None:
-                _band(ax, levels, w, std[k]["eau"]["weights"][m], {"color": line.get_color()})
-        ax.axhline(1.0 / M, color="grey", ls=":", lw=1, label=f"uniform 1/M = {1 / M:.2f}")
+                _band(ax, levels, w, std[k]["eau"]["weights"][m], f"C{m}")
+        ax.axhline(1.0 / M, color="grey", ls=":", lw=1.2, label=f"uniform, 1/M = {1 / M:.2f}")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(_sweep_title(sw), fontsize=10)
-        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_title(_sweep_title(sw))
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     axes[0].set_ylabel("EAU's mean fusion weight")
-    fig.suptitle(f"EAU's fusion weights — {setting}", fontsize=11)
+    _legend(fig, axes, ncol=M + 1)
+    fig.suptitle(f"EAU's fusion weights (solid: the swept views) — {setting}")
     paths += _save(fig, out, "fusion_weights")
 
     # 3. predicted uncertainty u of the swept views against the injected noise
-    fig, axes = _panels(plt, len(sweeps))
+    fig, axes = _panels(plt, len(sweeps), sharey=False)
     for k, (ax, sw) in enumerate(zip(axes, sweeps)):
         for m, u in sw["eau"]["uncertainty"].items():
             sp = sw["eau"]["spearman"][m]
-            line = ax.plot(levels, u, marker="o", lw=2, color=f"C{int(m)}",  # one colour per view in every figure
-                           label=f"{results['views'][int(m)]}: Spearman {sp:.2f}")[0]
+            ax.plot(levels, u, marker="o", lw=2.2, color=f"C{int(m)}",  # one colour per view in every figure
+                    label=f"{results['views'][int(m)]}: Spearman {sp:.2f}")
             if std is not None:
-                _band(ax, levels, u, std[k]["eau"]["uncertainty"][m], {"color": line.get_color()})
-        ax.set_title(_sweep_title(sw), fontsize=10)
-        ax.set_xlabel(xlabel, fontsize=8)
+                _band(ax, levels, u, std[k]["eau"]["uncertainty"][m], f"C{int(m)}")
+        ax.set_title(_sweep_title(sw))
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0].set_ylabel(r"EAU's $u = \mathrm{mean}_d\,\sigma_d$ of the swept view")
-    fig.suptitle(f"Predicted uncertainty vs injected noise — {setting}", fontsize=11)
+        ax.legend(loc="upper left", fontsize=10)
+    axes[0].set_ylabel(r"EAU's $u = \mathrm{mean}_d\,\sigma_d$")
+    fig.suptitle(f"Predicted uncertainty of the swept view vs injected noise — {setting}")
     paths += _save(fig, out, "uncertainty_vs_noise")
 
-    # 4. EAU's calibration at each noise level of the first sweep (not pooled: pooling hides
-    #    under-confidence at low noise cancelling over-confidence at high noise)
-    sw = sweeps[0]
-    rel = sw["eau"]["reliability"]
-    fig, axes = plt.subplots(1, len(rel), figsize=(2.3 * len(rel), 2.9), sharey=True, squeeze=False)
-    for ax, lv, r, ece in zip(axes[0], levels, rel, sw["methods"]["eau"]["ece"]):
-        conf, acc, count = (np.asarray(r[k], float) for k in ("confidence", "accuracy", "count"))
-        edges = np.linspace(0, 1, len(count) + 1)
-        centres = 0.5 * (edges[1:] + edges[:-1])
-        ok = np.isfinite(acc) & (count > 0)
-        ax.bar(centres[ok], acc[ok], width=1 / len(count), edgecolor="black", color="tab:blue", alpha=0.6)
-        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-        for c, a, n in zip(centres[ok], acc[ok], count[ok]):
-            ax.text(c, min(a, 0.93) + 0.02, f"{n:.0f}", ha="center", fontsize=5.5, rotation=90)
-        ax.set_title(f"noise {lv:g}: ECE {ece:.3f}", fontsize=8)
-        ax.set_xlabel("confidence", fontsize=8)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.08)
-    axes[0][0].set_ylabel("accuracy (bar labels: samples)")
-    fig.suptitle(f"EAU reliability per noise level, {_sweep_title(sw)} — {setting}", fontsize=9)
+    # 4. EAU's calibration: one row per sweep, one column per noise level (not pooled: pooling
+    #    hides under-confidence at low noise cancelling over-confidence at high noise)
+    n_rows, n_cols = len(sweeps), len(levels)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.4 * n_cols + 0.6, 2.5 * n_rows + 1.6), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
+    for row, sw in zip(axes, sweeps):
+        for c, (ax, lv, r, ece) in enumerate(zip(row, levels, sw["eau"]["reliability"], sw["methods"]["eau"]["ece"])):
+            conf, acc, count = (np.asarray(r[key], float) for key in ("confidence", "accuracy", "count"))
+            edges = np.linspace(0, 1, len(count) + 1)
+            centres, width = 0.5 * (edges[1:] + edges[:-1]), 1 / len(count)
+            ok = np.isfinite(acc) & (count > 0)
+            ax.bar(centres[ok], acc[ok], width=width, edgecolor="black", color="tab:blue", alpha=0.65,
+                   label="accuracy in the bin")
+            ax.bar(centres, 0.25 * count / max(count.sum(), 1), width=width, color="tab:orange", alpha=0.8,
+                   label="share of samples (x 0.25)")
+            ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1.2, label="perfectly calibrated")
+            ax.set_title(f"noise {lv:g}: ECE {ece:.2f}", fontsize=11)
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1.02)
+            ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+            ax.set_yticks([0, 0.5, 1])
+            if c == 0:
+                ax.set_ylabel(f"{_sweep_title(sw)}\naccuracy")
+    for ax in axes[-1]:
+        ax.set_xlabel("confidence")
+        labels = ax.get_xticklabels()  # the end labels pulled inwards: one panel's "1" never touches the next "0"
+        labels[0].set_horizontalalignment("left")
+        labels[-1].set_horizontalalignment("right")
+    _legend(fig, axes[0], ncol=3)
+    fig.suptitle(f"EAU's reliability at each noise level — {setting}")
     paths += _save(fig, out, "reliability")
     return paths
 
 
 def _save(fig, out, stem):
+    """Save PNG and SVG, each written under a temporary name and renamed: an interrupt never leaves half a figure."""
     plt = _plt()
-    fig.tight_layout()
     paths = []
     for ext in ("png", "svg"):
         path = os.path.join(out, f"{stem}.{ext}")
-        fig.savefig(path, dpi=DPI)
+        fig.savefig(f"{path}.partial", dpi=DPI, format=ext)
+        os.replace(f"{path}.partial", path)
         paths.append(path)
     plt.close(fig)
     return paths

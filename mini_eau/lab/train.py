@@ -26,6 +26,7 @@ and hands it to every prediction (``Trained.stats``).
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from ..backend import default_xp, noise_generator, to_numpy
 from ..optim import Adam
-from ..validation import check_positive
+from ..validation import Integer, check_positive
 
 __all__ = ["NoiseAugmentation", "TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator", "STATS_MOMENTUM"]
 
@@ -106,12 +107,21 @@ class TrainConfig:
     augment: NoiseAugmentation = None
 
     def __post_init__(self):
+        self.check()
+
+    def check(self):
+        """Raise ``ValueError``/``TypeError`` naming the first setting out of range.
+
+        Run on construction and again by :func:`fit`: the dataclass is
+        mutable, and a budget set to 0 after construction must not train
+        nothing and report success.
+        """
         if self.augment is not None and not isinstance(self.augment, NoiseAugmentation):
             raise TypeError(f"augment: expected a NoiseAugmentation or None, got {type(self.augment).__name__}")
-        if int(self.epochs) != self.epochs or self.epochs < 1:
-            raise ValueError(f"epochs: expected a positive integer, got {self.epochs!r}")
-        if int(self.batch_size) != self.batch_size or self.batch_size < 2:
+        Integer(1)("epochs", self.epochs, None)
+        if isinstance(self.batch_size, numbers.Integral) and not isinstance(self.batch_size, bool) and self.batch_size < 2:
             raise ValueError(f"batch_size: expected an integer >= 2 (the contrastive loss needs pairs), got {self.batch_size!r}")
+        Integer(2)("batch_size", self.batch_size, None)
         check_positive("lr", self.lr)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
 
@@ -204,6 +214,8 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     config : TrainConfig
     rng : numpy.random.Generator, optional
         The run's only source of randomness (default: ``default_rng(seed)``).
+    seed : int
+        Seeds the generator when ``rng`` is not given (an integer >= 0).
     verbose : bool
         Print one progress line per epoch (loss, its terms, accuracy).
     params : dict, optional
@@ -223,12 +235,16 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     Raises
     ------
     TypeError
-        When ``data``, ``config`` or ``rng`` is of the wrong type.
+        When ``data``, ``config``, ``rng`` or ``seed`` is of the wrong type.
+    ValueError
+        When the budget in ``config`` (epochs >= 1, batch_size >= 2, lr > 0)
+        or ``seed`` (>= 0) is out of range, naming it.
     TrainingDiverged
         When a loss term becomes NaN or inf, naming the step and the term.
     """
-    _check_fit_arguments(data, config, rng)
+    _check_fit_arguments(data, config, rng, seed)
     config = TrainConfig() if config is None else config
+    config.check()  # the budget as it is now, not as it was when the config was made
     rng = np.random.default_rng(seed) if rng is None else rng
     from ..model import check_inputs
 
@@ -319,8 +335,8 @@ def _epoch_record(epoch, step_terms, xp):
     return {"epoch": epoch, "loss": float(losses.mean()), "terms": {k: float(v.mean()) for k, v in table.items()}}
 
 
-def _check_fit_arguments(data, config, rng):
-    """The containers :func:`fit` accepts; a TypeError naming the argument otherwise."""
+def _check_fit_arguments(data, config, rng, seed):
+    """The containers :func:`fit` accepts (a TypeError naming the argument otherwise) and the seed's range."""
     from .data import MultimodalData
 
     if not isinstance(data, MultimodalData):
@@ -331,3 +347,5 @@ def _check_fit_arguments(data, config, rng):
                         "e.g. TrainConfig(epochs=2)")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator (np.random.default_rng(seed)) or None, got {type(rng).__name__}")
+    if rng is None:  # the seed is used only without a generator
+        Integer(0)("seed", seed, None)
