@@ -27,7 +27,8 @@ import numpy as np
 
 from mini_eau.gaussian import S_MAX
 from mini_eau.lab import metrics
-from mini_eau.lab.data import BENCHMARKS, load_benchmark, noise_sweep
+from mini_eau.lab.corruptions import CORRUPTIONS, corrupt_sweep
+from mini_eau.lab.data import BENCHMARKS, load_benchmark
 from mini_eau.lab.demo import EAU_DEFAULTS, FAST_SETTINGS, SETTINGS, eau_diagnostics, evaluate, training_setup
 from mini_eau.lab.diagnostics import TERMS, gradient_shares
 from mini_eau.lab.train import fit
@@ -38,13 +39,15 @@ def study(data, protocol, config, settings, seed):
     rng = np.random.default_rng(seed)
     bench = load_benchmark(data, seed, settings.n_train, settings.n_test)
     train, tcfg = training_setup(bench, protocol, settings, rng)
-    sweep = noise_sweep(bench.test, rng, bench.levels, (0,), bench.other)
+    gaussian = CORRUPTIONS["gaussian"]
+    sweep = corrupt_sweep(bench.test, int(rng.integers(2 ** 63 - 1)), "gaussian", gaussian.levels, (0,), bench.other,
+                          bench.unit)
     model = EAU([x.shape[1] for x in train.xs], train.n_classes, config)
     tr = fit(model, train, tcfg, rng=np.random.default_rng([seed, 0]))
     shares = gradient_shares(model, tr.params, train, np.random.default_rng(seed), n_batches=8,
                              batch_size=tcfg.batch_size, augment=tcfg.augment)
     diag = eau_diagnostics(tr, sweep, (0,))
-    _, ss = model.embed(tr.params, bench.test.xs)
+    _, ss = tr.embed(bench.test.xs)
     row = {"data": data, "protocol": protocol,
            "share": {t: float(np.mean(shares["share"][t])) for t in TERMS},
            "spearman_test": diag["spearman"]["0"],
@@ -54,7 +57,7 @@ def study(data, protocol, config, settings, seed):
            "u_clean": float(np.mean(np.exp(0.5 * ss))),
            "train_accuracy": tr.history[-1]["accuracy"]}
     if protocol == "once":  # the training noise itself: does u follow the noise the model has memorised?
-        u = model.uncertainty(tr.params, train.xs)[0]
+        u = tr.uncertainty(train.xs)[0]
         row["spearman_train"] = metrics.spearman(train.noise[0], u)
     return row
 

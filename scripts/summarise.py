@@ -115,8 +115,17 @@ def ablations_table(folders):
             sp = np.mean([sw["spearman"][v] for sw in r["sweeps"]])
             cells.append(f"{acc0:.3f} / {acc:.3f} / {sp:.2f}")
         lines.append(f"| {v} | " + " | ".join(cells) + " |")
-    return (f"protocol '{runs[0]['protocol']}', seeds {runs[0]['seeds']}; each cell: accuracy at noise 0 / at "
+    text = (f"protocol '{runs[0]['protocol']}', seeds {runs[0]['seeds']}; each cell: accuracy at noise 0 / at "
             f"{hi:g} / Spearman(noise, u), each the mean over the set's sweeps\n\n" + "\n".join(lines))
+    if all("shares" in r for r in runs):
+        terms = list(next(iter(runs[0]["shares"].values())))
+        share_lines = ["| variant | " + " | ".join(r["data"] for r in runs) + " |", "|---|" + "---|" * len(runs)]
+        for v in runs[0]["shares"]:
+            share_lines.append(f"| {v} | " + " | ".join(" / ".join(f"{r['shares'][v][t]:.2f}" for t in terms)
+                                                        for r in runs) + " |")
+        text += (f"\n\nshare of the gradient on the log-variance heads at the end of training, each cell "
+                 f"{' / '.join(terms)}\n\n" + "\n".join(share_lines))
+    return text
 
 
 def provenance(runs):

@@ -384,8 +384,13 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     Each variant is trained exactly as :func:`run_demo` trains EAU (same data,
     budget and generator seed), so the ``eau`` row is the demo's model.
     Returns ``{"levels", "sweeps": [{"noisy_names", "accuracy": {variant: mean per level},
-    "spearman": {variant: mean}}], ...}``.
+    "spearman": {variant: mean}}], "shares": {variant: {term: share}}, ...}``; ``shares`` is each
+    loss term's share of the gradient on the log-variance heads at the end of training
+    (:func:`~mini_eau.lab.diagnostics.gradient_shares`, on training batches as the protocol
+    presents them), averaged over views and seeds.
     """
+    from .diagnostics import TERMS, gradient_shares
+
     family = get_corruption(corruption)
     settings = check_settings((FAST_SETTINGS if fast else SETTINGS) if settings is None else settings)
     config = EAU_DEFAULTS if config is None else config
@@ -393,7 +398,7 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
     for v in variants:
         if v not in ABLATIONS:
             raise ValueError(f"variants: expected names from {tuple(ABLATIONS)}, got {v!r}")
-    table = None
+    table, shares = None, {v: {t: [] for t in TERMS} for v in variants}
     for seed in seeds:
         rng = np.random.default_rng(seed)
         bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
@@ -411,6 +416,10 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
                 progress(f"{name}, seed {seed}")
             model = EAU(dims, train.n_classes, replace(config, **ABLATIONS[name]))
             tr = fit(model, train, tcfg, rng=np.random.default_rng([seed, eau_index])).to_host()
+            sh = gradient_shares(model, tr.params, train, np.random.default_rng([seed, 99]), n_batches=8,
+                                 batch_size=tcfg.batch_size, augment=tcfg.augment)["share"]
+            for t in TERMS:
+                shares[name][t].append(float(np.mean(sh[t])))
             for row, noisy, sweep in zip(table, bench.sweeps, sweeps):
                 row["accuracy"][name].append(evaluate(tr, sweep)["accuracy"])
                 sp = eau_diagnostics(tr, sweep, noisy)["spearman"]
@@ -419,7 +428,8 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
         row["accuracy"] = {k: np.mean(v, axis=0).tolist() for k, v in row["accuracy"].items()}
         row["spearman"] = {k: float(np.mean(v)) for k, v in row["spearman"].items()}
     res = {**describe_run(data, list(seeds), protocol, settings, fast, family), "seeds": list(seeds),
-           "levels": list(family.levels), "sweeps": table}
+           "levels": list(family.levels), "sweeps": table,
+           "shares": {v: {t: float(np.mean(x)) for t, x in per.items()} for v, per in shares.items()}}
     log(format_ablations(res))
     return res
 
@@ -438,4 +448,9 @@ def format_ablations(res):
             sp = r["spearman"][v]
             cells.append(f"{a[0]:.3f} / {a[-1]:.3f} / " + ("—" if math.isnan(sp) else f"{sp:.2f}"))
         lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    if "shares" in res:
+        terms = list(next(iter(res["shares"].values())))
+        lines += ["", "share of the gradient on the log-variance heads at the end of training, per loss term",
+                  "| variant | " + " | ".join(terms) + " |", "|---|" + "---|" * len(terms)]
+        lines += [f"| {v} | " + " | ".join(f"{sh[t]:.2f}" for t in terms) + " |" for v, sh in res["shares"].items()]
     return "\n".join(lines)
