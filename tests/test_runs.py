@@ -52,6 +52,8 @@ NONSENSE = [
     (("demo", "--data", "digits", "--n-test", "5"), "--n-test", "fixed test set"),
     (("demo", "--data", "imagenet"), "--data", "choose from"),
     (("demo", "--protocol", "noisy"), "--protocol", "choose from"),
+    (("demo", "--corruption", "blur"), "--corruption", "'gaussian', 'mask', 'saltpepper'"),
+    (("ablations", "--corruption", "jpeg"), "--corruption", "'gaussian', 'mask', 'saltpepper'"),
     (("demo", "--bogus"), "--bogus", "unrecognized"),
     (("ablations", "--steps", "-1"), "--steps", "integer >= 1"),
     (("ablations", "--seeds", "0", "-2"), "--seeds", "integer >= 0"),
@@ -121,6 +123,8 @@ def test_results_json_records_how_the_run_was_made(tmp_path):
     assert res.returncode == 0, res.stderr
     r = json.loads((tmp_path / "results.json").read_text())
     assert r["protocol"] == "clean" and r["fast"] is True and r["default_budget"] is False
+    assert r["corruption"] == "gaussian" and r["levels"] == [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
+    assert "note: --protocol clean trains without noise" in res.stdout   # the clean protocol's caveat, said up front
     assert r["budget"] == {"steps": 15, "batch_size": 128, "lr": demo.SETTINGS.lr, "n_train": 200, "n_test": 40}
     assert r["seeds_requested"] == [0] and r["complete"] is True
     assert r["command"].startswith("python -m mini_eau demo --fast --steps 15")

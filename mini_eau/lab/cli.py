@@ -181,6 +181,12 @@ def _progress(total, desc):
     return bar, step
 
 
+CLEAN_NOTE = ("note: --protocol clean trains without noise, as the paper does; the variance heads then only "
+              "extrapolate to corrupted views, and a corruption that makes a view look typical (masking) reads as "
+              "certain. For uncertainty that follows a corruption, train with it (--protocol augment); see the docs' "
+              "protocols page.")
+
+
 def _demo(args):
     import os
 
@@ -193,6 +199,8 @@ def _demo(args):
     out, created, note = _out_dir("demo", args)
     if note:
         print(note)
+    if args.protocol == "clean":
+        print(CLEAN_NOTE)
     M = bench.train.n_modalities
     n_models = len(method_names(M)) + sum(M - len(s) >= 2 for s in bench.sweeps)  # + the oracles' concat models
     done = []
