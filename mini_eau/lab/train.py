@@ -19,6 +19,7 @@ copied back to the host.
 """
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -143,6 +144,16 @@ class Trained:
         """
         return Trained(self.model, {k: to_numpy(v) for k, v in self.params.items()}, self.history,
                        self.runtime_s, np)
+
+    def __getstate__(self):
+        # pickle, deepcopy and joblib: a module cannot be pickled, so keep the backend's name
+        state = dict(self.__dict__)
+        state["xp"] = None if self.xp is None else self.xp.__name__
+        return state
+
+    def __setstate__(self, state):
+        xp = state["xp"]
+        self.__dict__.update(state, xp=None if xp is None else importlib.import_module(xp))
 
     def save(self, path):
         """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
