@@ -148,6 +148,8 @@ def test_is_a_classifier_with_scikit_learn_params():
         clf.set_params(epoch=4)
     with pytest.raises(TypeError, match=r"unknown keyword\(s\) \['temprature'\]"):
         EAUClassifier(temprature=0.5)
+    with pytest.raises(TypeError, match=r"\['seed'\] \(seed is now random_state\)"):
+        EAUClassifier(seed=0)
 
 
 def test_set_params_stores_and_fit_checks():

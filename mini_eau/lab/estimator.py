@@ -86,6 +86,10 @@ DEFAULT_STEPS = 1500
 # get_params, clone and GridSearchCV see.
 _MODEL_DEFAULTS = {f.name: (f.default if f.default is not MISSING else f.default_factory()) for f in fields(EAUConfig)}
 _TRAIN_DEFAULTS = TrainConfig()
+# keywords of the estimator before it followed scikit-learn, and what replaced them
+_RENAMED = {"seed": " (seed is now random_state)",
+            "config": " (give EAUConfig's fields as keywords: EAUClassifier(**dataclasses.asdict(config)))",
+            "train_config": " (give its fields as keywords: epochs=, batch_size=, lr=, weight_decay=, train_noise=)"}
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -268,7 +272,9 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         unknown = sorted(set(model_settings) - set(_MODEL_DEFAULTS))
         if unknown:  # what Python says for any unknown keyword, with the list to choose from
-            raise TypeError(f"EAUClassifier: unknown keyword(s) {unknown}; the model's keywords are {list(_MODEL_DEFAULTS)}")
+            hints = "".join(_RENAMED[k] for k in unknown if k in _RENAMED)
+            raise TypeError(f"EAUClassifier: unknown keyword(s) {unknown}{hints}; "
+                            f"the model's keywords are {list(_MODEL_DEFAULTS)}")
         for name, default in _MODEL_DEFAULTS.items():
             setattr(self, name, model_settings.get(name, default))
 
