@@ -79,7 +79,7 @@ __all__ = ["EAUClassifier", "make_classifier", "ViewUncertainty", "PredictiveUnc
            "InvalidParameterError", "DEFAULT_STEPS"]
 
 DEFAULT_STEPS = 1500
-"""The default training budget in Adam steps: the demo's (README, "What the demo shows")."""
+"""The default training budget in Adam steps, as the demo's; chosen by ``python -m benchmarks.estimator_defaults --steps 800 1500 3000``."""
 
 # Every field of EAUConfig is a keyword of the estimator, with EAUConfig's default, read
 # from the dataclass itself: a field added to the model is at once a keyword that
