@@ -343,7 +343,15 @@ def setup(app):
     app.add_config_value("mini_eau_section_rubrics", True, "env")
     app.connect("autodoc-process-docstring", _process_docstring, priority=400)
     app.connect("config-inited", _use_svg_mathjax)
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
     return {"parallel_read_safe": True}
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    # scikit-learn gives every estimator class set_<method>_request methods
+    # (metadata routing, e.g. EAUClassifier.set_score_request); their
+    # docstrings point into scikit-learn's own glossary, which this site lacks.
+    return True if name.startswith("set_") and name.endswith("_request") else None
 
 
 def _use_svg_mathjax(app, config):

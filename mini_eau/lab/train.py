@@ -25,6 +25,7 @@ and hands it to every prediction (``Trained.stats``).
 """
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
 import time
@@ -185,6 +186,16 @@ class Trained:
         """
         return Trained(self.model, {k: to_numpy(v) for k, v in self.params.items()}, self.history,
                        self.runtime_s, np, {k: to_numpy(v) for k, v in self.stats.items()})
+
+    def __getstate__(self):
+        # pickle, deepcopy and joblib: a module cannot be pickled, so keep the backend's name
+        state = dict(self.__dict__)
+        state["xp"] = None if self.xp is None else self.xp.__name__
+        return state
+
+    def __setstate__(self, state):
+        xp = state["xp"]
+        self.__dict__.update(state, xp=None if xp is None else importlib.import_module(xp))
 
     def save(self, path):
         """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
