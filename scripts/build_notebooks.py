@@ -15,8 +15,8 @@ one source this script writes
 * ``notebooks/NN_name.ipynb`` -- the solution notebook, executed, with its
   outputs and figures (what CI runs and what the repository shows);
 * ``notebooks/student/NN_name.ipynb`` -- the student notebook, not executed:
-  each solution region replaced by nbgrader's stub
-  (``# YOUR CODE HERE`` / ``raise NotImplementedError()``).
+  each solution region replaced by a stub in nbgrader's form (``# YOUR CODE HERE`` and a
+  ``raise NotImplementedError(...)`` whose message names the exercise, its ``grade_id``).
 
 Output is deterministic: cell ids are derived from the cell's position and
 source, no execution timestamps are kept, and a notebook is re-executed only
@@ -48,12 +48,13 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 # nbgrader's markers and the stub its ClearSolutions step writes for Python
 SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[ \t]*\n.*?^[ \t]*### END SOLUTION[ \t]*$", re.M | re.S)
-STUB = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()"
+STUB = ('{indent}# YOUR CODE HERE\n'
+        '{indent}raise NotImplementedError("exercise {exercise}: replace this line with your code")')
 
 
-def student_source(source):
-    """The cell source with every solution region replaced by nbgrader's stub."""
-    return SOLUTION_REGION.sub(lambda m: STUB.format(indent=m.group(1)), source)
+def student_source(source, exercise="?"):
+    """The cell source with every solution region replaced by the stub naming ``exercise``."""
+    return SOLUTION_REGION.sub(lambda m: STUB.format(indent=m.group(1), exercise=exercise), source)
 
 
 def source_hash(src: Path) -> str:
@@ -85,7 +86,7 @@ def make_student(nb):
     st.metadata.pop("mini_eau", None)
     for cell in st.cells:
         if cell.cell_type == "code":
-            cell.source = student_source(cell.source)
+            cell.source = student_source(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "?"))
             cell.outputs, cell.execution_count = [], None
     return st
 
