@@ -209,7 +209,7 @@ from mini_eau.kl import (kl_gaussians_forward, kl_standard_normal_forward,  # no
 
 # %%
 def log_density(z, mu, s):
-    """log N(z; mu, diag(e^s)), one value per row -- Step 1, the Monte Carlo witness."""
+    """log N(z; mu, diag(e^s)), one value per row -- the log-density above, the Monte Carlo witness."""
     return -0.5 * np.sum(np.log(2 * np.pi) + s + (z - mu) ** 2 * np.exp(-s), axis=1)
 
 
