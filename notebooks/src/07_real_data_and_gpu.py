@@ -191,22 +191,25 @@ plt.show()
 def buggy_soft_clip(x, r=1.0):
     # r tanh(x / r) on any backend -- with one planted bug
     xp = get_array_module(x)
-    t = np.tanh(x / r)
-    return r * t + xp.zeros_like(x)
+    x = np.asarray(x, dtype=float)     # "make sure it is an array of floats"
+    return r * xp.tanh(x / r)
 
 
 # %% nbgrader={"grade": false, "grade_id": "my_soft_clip", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_soft_clip(x, r=1.0):
     ### BEGIN SOLUTION
+    # no np.asarray: it turns autograd's traced arrays into plain numbers (and refuses CuPy's);
+    # the inputs already are arrays of the caller's backend
     xp = get_array_module(x)
-    return r * xp.tanh(x / r)          # xp.tanh, not np.tanh: np would not accept autograd's or CuPy's arrays
+    return r * xp.tanh(x / r)
     ### END SOLUTION
 
 
 # %% [markdown]
 # **Hints** (read only if stuck). Call `buggy_soft_clip` inside `autograd.grad` (e.g.
 # `autograd.grad(lambda v: buggy_soft_clip(v, 2.0).sum())(np.ones(3))`) and read the error: which
-# function received an array it does not know? In the buggy version, which line ignores `xp`?
+# function received an array it does not know? In the buggy version, which line is not written for
+# every backend?
 
 # %% nbgrader={"grade": true, "grade_id": "check_my_soft_clip", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def check_soft_clip(fn):
