@@ -16,7 +16,8 @@ one source this script writes
   outputs and figures (what CI runs and what the repository shows);
 * ``notebooks/student/NN_name.ipynb`` -- the student notebook, not executed:
   each solution region replaced by a stub in nbgrader's form (``# YOUR CODE HERE`` and a
-  ``raise NotImplementedError(...)`` whose message names the exercise, its ``grade_id``).
+  ``raise NotImplementedError(...)`` whose message names the exercise, its ``grade_id``), and each
+  markdown answer cell (nbgrader ``"solution": true``, graded by hand) by ``YOUR ANSWER HERE``.
 
 Output is deterministic: cell ids are derived from the cell's position and
 source, no execution timestamps are kept, and a notebook is re-executed only
@@ -52,6 +53,9 @@ STUB = ('{indent}# YOUR CODE HERE\n'
         '{indent}raise NotImplementedError("exercise {exercise}: replace this line with your code")')
 
 
+ANSWER = "YOUR ANSWER HERE"
+
+
 def student_source(source, exercise="?"):
     """The cell source with every solution region replaced by the stub naming ``exercise``."""
     return SOLUTION_REGION.sub(lambda m: STUB.format(indent=m.group(1), exercise=exercise), source)
@@ -85,6 +89,8 @@ def make_student(nb):
     st.metadata.pop("jupytext", None)          # the student copy is not paired with the source
     st.metadata.pop("mini_eau", None)
     for cell in st.cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = ANSWER                # a written answer, graded by hand (nbgrader's convention)
         if cell.cell_type == "code":
             cell.source = student_source(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "?"))
             cell.outputs, cell.execution_count = [], None

@@ -174,8 +174,8 @@ plt.show()
 # Write `my_best_log_variance(r, with_log_term)`: the $s \in [s_{\min}, s_{\max}]$ (the bound of the head,
 # `S_MIN`, `S_MAX`) that minimises $\tfrac12[s + r e^{-s}]$ when `with_log_term` is true, and
 # $\tfrac12 r e^{-s}$ — the same loss with the $\tfrac12 s$ term **removed** — when it is false.
-# `r` is an array of positive numbers; return an array of the same shape. Then answer in the
-# markdown cell below the check: what does the removed term do for the variance head?
+# `r` is an array of positive numbers; return an array of the same shape. Then answer, in the
+# markdown cell below the check (graded by hand): what does the removed term do for the variance head?
 
 # %% nbgrader={"grade": false, "grade_id": "my_best_log_variance", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def my_best_log_variance(r, with_log_term=True):
@@ -211,9 +211,8 @@ def check_best_log_variance(fn):
 
 check_best_log_variance(my_best_log_variance)
 
-# %% [markdown]
-# **What changed** (answer in your own words here, then compare with the solution notebook):
-# without $\tfrac12 s$ the loss only ever gains by raising $s$ — a larger variance divides every
+# %% [markdown] nbgrader={"grade": true, "grade_id": "explain_my_best_log_variance", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# **What changed:** without $\tfrac12 s$ the loss only ever gains by raising $s$ — a larger variance divides every
 # residual by more — so the head would claim the largest noise it can, for every input, and stop
 # only at the bound. The $\tfrac12 s$ term (the normaliser $\log\sigma$ of the Gaussian density) is the
 # price of claiming noise; the balance of the two is what makes $e^{s}$ *measure* the noise.

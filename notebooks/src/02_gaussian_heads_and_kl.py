@@ -269,7 +269,7 @@ print(f"KL(p||q) = {kl_pq:.4f}   KL(q||p) = {kl_qp:.4f}   KL(p||p) = {kl_pp:.1e}
 #
 # The forward below is the library's `kl_gaussians_forward`; it just keeps the inputs as
 # the cache so your backward can use them. Write the body of `my_kl_backward` (in the student
-# notebook: replace the `raise NotImplementedError()` line), then run the check below it: it grades
+# notebook: replace the `raise NotImplementedError(...)` line), then run the check below it: it grades
 # *your* function against central finite differences and against autograd applied to the very
 # same library forward, while the library's own backward is refused.
 

@@ -211,7 +211,7 @@ check_zero_cosine_losses(my_zero_cosine_losses)
 #
 # The forward is the library's `ura_loss_forward(..., variant="infonce")`; the cache is the
 # inputs. Write the body of `my_infonce_backward` (in the student notebook: replace the
-# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
+# `raise NotImplementedError(...)` line), then run the check below it: it grades *your* function.
 
 # %% [markdown]
 # **Hints** (read only if stuck). Three steps:

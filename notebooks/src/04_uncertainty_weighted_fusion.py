@@ -182,8 +182,8 @@ plt.show()
 # * `official_cut_at`: the log-variance $s^A$ at which the `official` curve falls through
 #   $\alpha^A = 0.1$.
 #
-# Then explain in a sentence why the `paper` curve levels off while `precision` goes to 0 (the next
-# cells print the exact values and the reason).
+# Then explain, in the markdown cell below the check (graded by hand), why the `paper` curve levels
+# off while `precision` goes to 0; the cell after it prints the exact values.
 
 # %% nbgrader={"grade": false, "grade_id": "read_the_figure", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
@@ -209,7 +209,7 @@ def check_figure_reading(weight_read, cut_read):
 exact_weight_at_8, exact_cut = check_figure_reading(paper_weight_at_8, official_cut_at)
 print(f"exact: {exact_weight_at_8:.3f} and s^A = {exact_cut:.2f}")
 
-# %% [markdown]
+# %% [markdown] nbgrader={"grade": true, "grade_id": "explain_read_the_figure", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
 # Why it levels off: as $\sigma^A \to \infty$ the paper's logit $1/(T\sigma^A) \to 0$, a finite number, so the
 # noisy modality keeps at least $1/(1 + e^{1/(T\sigma^B)})$ — printed below, with each variant's weight at
 # the right edge. The `precision` logit $-s^A/T$ has no such limit: it goes to $-\infty$, and the weight to 0.
@@ -282,7 +282,7 @@ print("mean |alpha^A - 1/2| over the sweep (larger = sharper):",
 #
 # The forward is the library's `fuse_forward(..., variant="paper")`; the cache is the inputs.
 # Write the body of `my_fuse_backward` (in the student notebook: replace the
-# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
+# `raise NotImplementedError(...)` line), then run the check below it: it grades *your* function.
 # (For moderate log-variances the direct form of each step is fine; the library's `fuse_backward`
 # computes step 3 as $\alpha^m\sum_k\alpha^k(\gamma^m - \gamma^k)$, equal because $\sum_k\alpha^k = 1$
 # but accurate when a weight saturates at 1, where the direct form leaves rounding noise.)

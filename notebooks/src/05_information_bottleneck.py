@@ -148,7 +148,8 @@ def without_library(namespace, *paths):
 # batch mean of $\mathrm{KL}(q(z_f\mid\hat x_i)\,\|\,\mathcal N(0, I))$, in nats, for codes given as $(N, D)$
 # arrays of means and log-variances. It runs, its value is never negative, it is 0 for the prior —
 # and it has **one** bug. Find it (try it on a Gaussian whose KL you can compute by hand), then write
-# the corrected function as `my_code_kl` and explain in one line what the bug would do to $\beta$.
+# the corrected function as `my_code_kl`, and explain in the markdown cell below the check (graded by
+# hand) what the bug would do to $\beta$.
 
 # %% nbgrader={"grade": false, "grade_id": "buggy_code_kl", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def buggy_code_kl(mu_f, s_f):
@@ -169,9 +170,7 @@ def my_code_kl(mu_f, s_f):
 # %% [markdown]
 # **Hints** (read only if stuck). Take $\mu = 0$ and $s = \log 2$ in every one of $D$ dimensions: each
 # dimension contributes $\tfrac12(2 - 1 - \log 2)$ nats, and a code that keeps $D$ dimensions keeps $D$ times
-# that. What does `buggy_code_kl` return for $D = 1$ and for $D = 8$? (The bug: `np.mean` averages over the
-# dimensions too, so the nats come out $D$ times too small — and $\beta$, the price of a nat, acts
-# $D$ times too weakly.)
+# that. What does `buggy_code_kl` return for $D = 1$ and for $D = 8$?
 
 # %% nbgrader={"grade": true, "grade_id": "check_my_code_kl", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def check_code_kl(fn):
@@ -194,6 +193,11 @@ def check_code_kl(fn):
 
 
 check_code_kl(my_code_kl)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "explain_my_code_kl", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# **What the bug does:** `np.mean` averages over the code's dimensions as well as the batch, so the
+# nats come out $D$ times too small — and $\beta$, the price of a nat, would act $D$ times too weakly:
+# the bottleneck would let the code keep $D$ times more than the $\beta$ written in the config pays for.
 
 # %% [markdown]
 # From here on the notebook measures the nats with the library's `kl_standard_normal_forward`.
@@ -218,7 +222,7 @@ from mini_eau.kl import kl_standard_normal_forward  # noqa: E402  (after exercis
 #
 # The forward is the library's `vib_loss_forward`; the cache is the inputs. Return the seven
 # gradients $(x, W_\mu, b_\mu, W_s, b_s, W_{\text{out}}, b_{\text{out}})$. Write the body of
-# `my_vib_backward` (in the student notebook: replace the `raise NotImplementedError()` line), then
+# `my_vib_backward` (in the student notebook: replace the `raise NotImplementedError(...)` line), then
 # run the check below it: it grades *your* function.
 
 # %% nbgrader={"grade": false, "grade_id": "vib_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}

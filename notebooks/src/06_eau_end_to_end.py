@@ -234,7 +234,7 @@ check_two_view_weight(my_two_view_weight, u_a_silenced)
 #
 # The forward below is composed of the library's layers; the cache holds what the backward needs.
 # Write the body of `my_concat_head_backward` (in the student notebook: replace the
-# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
+# `raise NotImplementedError(...)` line), then run the check below it: it grades *your* function.
 
 # %% nbgrader={"grade": false, "grade_id": "concat_head_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def concat_head_forward(h_a, h_b, W, b, y):

@@ -249,7 +249,7 @@ check_soft_clip(my_soft_clip)
 # The hints cell below the exercise has the steps. `check_backward` runs your forward a second time
 # under autograd, and section 4 runs your pair on the GPU where there is one.
 # Write the body of `my_clipped_fuse_backward` (in the student notebook: replace the
-# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
+# `raise NotImplementedError(...)` line), then run the check below it: it grades *your* function.
 
 # %% nbgrader={"grade": false, "grade_id": "clipped_fuse_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def clipped_fuse_forward(mus, w, r=1.0):
