@@ -62,12 +62,23 @@ def student_source(source, exercise="?"):
 
 
 def source_hash(src: Path) -> str:
-    return hashlib.sha256(src.read_bytes()).hexdigest()
+    """The hash of the source and of the grading tools it receives."""
+    return hashlib.sha256(src.read_bytes() + (SRC / "grading_tools.py").read_bytes()).hexdigest()
+
+
+def grading_tools() -> str:
+    """The code of notebooks/src/grading_tools.py, after its docstring."""
+    text = (SRC / "grading_tools.py").read_text()
+    return text.split('"""', 2)[2].strip("\n")
 
 
 def read_source(src: Path):
-    """The notebook jupytext reads from ``src``, with fixed cell ids and kernel."""
+    """The notebook jupytext reads from ``src``, with fixed cell ids and kernel, and the grading
+    tools written into the cell whose grade_id is "grading_tools" (one copy of them for all)."""
     nb = jupytext.read(src)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "grading_tools":
+            cell.source = grading_tools()
     nb.metadata = {"kernelspec": dict(KERNELSPEC),
                    "jupytext": {"formats": "ipynb,src//py:percent",
                                 "notebook_metadata_filter": "-all",
