@@ -1,6 +1,8 @@
-"""The teaching notebooks: built from their sources, student versions without solutions,
-exercise checks that grade the student's function, final checks that fail when the idea
-is broken, and a run in a plain Jupyter set-up (no PYTHONPATH, kernel in notebooks/).
+"""The teaching notebooks: built from their sources, student versions without solutions (stubs
+that name their exercise), at least two exercises per notebook of several kinds, each reached
+within 30 s from the top; every exercise's check passes the solution and fails on the stub, on
+near misses and on a call to the library's own answer; final checks that fail when the idea is
+broken; and a run in a plain Jupyter set-up (no PYTHONPATH, kernel in notebooks/).
 
 The solution notebooks themselves are executed by nbmake (``--nbmake`` in pyproject.toml).
 """
