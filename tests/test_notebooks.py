@@ -79,10 +79,13 @@ def test_student_notebook_holds_no_solution_code(name):
                for m in re.finditer(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", c.source, re.S)]
     assert regions, "every notebook has an exercise"
     assert "BEGIN SOLUTION" not in student_text and "END SOLUTION" not in student_text
+    given = "\n".join(c.source for c in solution.cells if c.cell_type == "code" and not grading(c).get("solution"))
     for region in regions:
         for line in region.splitlines()[1:-1]:
             code = line.split("#")[0].strip()
-            if len(code) > 12:                       # skip one-word lines such as "return dmu, ds"
+            # skip one-word lines such as "return dmu, ds", and lines of the code handed out
+            # (a planted-bug exercise's fix keeps most lines of the buggy function)
+            if len(code) > 12 and code not in given:
                 assert code not in student_text, f"solution line in the student notebook: {code!r}"
     stubs = [c for c in student.cells if grading(c).get("solution")]
     assert stubs
@@ -448,7 +451,7 @@ def failing_asserts(code, ns):
 
 # which of the final assertions must fail for each broken idea
 EXPECTED_FAILURES = {
-    "01_aleatoric_vs_epistemic": [r"ale_corr > 0\.8"],
+    "01_aleatoric_vs_epistemic": [r"ale_corr > CORR_MIN"],
     "02_gaussian_heads_and_kl": [r"kl_with < kl_without / FACTOR_WITHOUT"],
     "03_contrastive_augmentation": [r'values\["paper"\] >= np\.log\(N - 1\)'],
     "04_uncertainty_weighted_fusion": [r'weight_a\["paper"\]\[0\] >', r'accuracy\["paper"\]\[-1\] > accuracy\["mean"\]'],

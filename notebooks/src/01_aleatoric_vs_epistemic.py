@@ -229,7 +229,7 @@ def my_bounded_nll_backward(dout, cache):
 # 2. $\partial L/\partial s_{id} = \frac{\bar L}{2N}\left(1 - \rho_{id}^2 e^{-s_{id}}\right)$;
 # 3. $\partial L/\partial\tilde s_{id} = \partial L/\partial s_{id}\cdot\left(1 - \tanh^2\frac{\tilde s_{id} - c}{r}\right)$.
 
-# %% nbgrader={"grade": true, "grade_id": "check_bounded_nll_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "check_my_bounded_nll_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 check_rng = np.random.default_rng(7)
 check_args = [check_rng.standard_normal((5, 2)),                            # mu     (N = 5, D = 2)
               np.array([[-3.0, 0.5], [1.2, -0.7], [14.0, 2.0], [-12.0, 0.1], [2.5, -1.5]]),   # raw s, two beyond the bound
