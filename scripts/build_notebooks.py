@@ -5,12 +5,18 @@
     python scripts/build_notebooks.py --execute    # re-execute even if unchanged (after a library change)
     MINI_EAU_FAST=1 python scripts/build_notebooks.py --execute   # fast mode (what the tests run)
 
+Run it with the Python of the environment where ``pip install -r requirements.txt`` was done:
+the notebooks execute in a ``python3`` kernel on that same interpreter, which imports the
+installed ``mini_eau``. After a change to the library, ``--execute`` re-runs all seven (full mode,
+as committed; each notebook's time is printed).
+
 Sources are ``notebooks/src/NN_name.py`` in jupytext's "percent" format (valid
 Python: cells start with ``# %%``, magics are commented as ``# %config``).
 Each exercise's solution sits in a cell marked for nbgrader
 (``# %% nbgrader={... "solution": true ...}``) between ``### BEGIN SOLUTION`` and
-``### END SOLUTION``, so a lecturer can also hand the sources to nbgrader. From
-one source this script writes
+``### END SOLUTION``, so a lecturer can also hand the sources to nbgrader. The cell whose
+grade_id is ``grading_tools`` receives ``notebooks/src/grading_tools.py`` (one copy of the
+checks' tools for every notebook). From one source this script writes
 
 * ``notebooks/NN_name.ipynb`` -- the solution notebook, executed, with its
   outputs and figures (what CI runs and what the repository shows);
