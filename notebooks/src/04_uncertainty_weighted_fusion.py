@@ -133,7 +133,8 @@ for v, style in zip(VARIANTS, ("-", "--", "-.", ":", "-")):
     ax.plot(s_grid, fixed_weights[v][0], style, lw=2, label=v, alpha=0.5 if v == "mean" else 1)
 ax.axvline(0, color="grey", lw=0.5)
 ax.set(xlabel=r"log-variance of modality A, $s^A$ (modality B: $s^B = 0$)", ylabel=r"weight on A, $\alpha^A$",
-       title="fusion weight vs uncertainty, T = 1")
+       title="fusion weight vs uncertainty, T = 1", yticks=np.arange(0, 1.01, 0.1), xticks=np.arange(-4, 8.5, 1))
+ax.grid(alpha=0.3)                                    # exercise 04.2 reads values off this figure
 ax.legend()
 plt.tight_layout()
 plt.show()
