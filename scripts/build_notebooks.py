@@ -5,18 +5,25 @@
     python scripts/build_notebooks.py --execute    # re-execute even if unchanged (after a library change)
     MINI_EAU_FAST=1 python scripts/build_notebooks.py --execute   # fast mode (what the tests run)
 
+Run it with the Python of the environment where ``pip install -r requirements.txt`` was done:
+the notebooks execute in a ``python3`` kernel on that same interpreter, which imports the
+installed ``mini_eau``. After a change to the library, ``--execute`` re-runs all seven (full mode,
+as committed; each notebook's time is printed).
+
 Sources are ``notebooks/src/NN_name.py`` in jupytext's "percent" format (valid
 Python: cells start with ``# %%``, magics are commented as ``# %config``).
 Each exercise's solution sits in a cell marked for nbgrader
 (``# %% nbgrader={... "solution": true ...}``) between ``### BEGIN SOLUTION`` and
-``### END SOLUTION``, so a lecturer can also hand the sources to nbgrader. From
-one source this script writes
+``### END SOLUTION``, so a lecturer can also hand the sources to nbgrader. The cell whose
+grade_id is ``grading_tools`` receives ``notebooks/src/grading_tools.py`` (one copy of the
+checks' tools for every notebook). From one source this script writes
 
 * ``notebooks/NN_name.ipynb`` -- the solution notebook, executed, with its
   outputs and figures (what CI runs and what the repository shows);
 * ``notebooks/student/NN_name.ipynb`` -- the student notebook, not executed:
-  each solution region replaced by nbgrader's stub
-  (``# YOUR CODE HERE`` / ``raise NotImplementedError()``).
+  each solution region replaced by a stub in nbgrader's form (``# YOUR CODE HERE`` and a
+  ``raise NotImplementedError(...)`` whose message names the exercise, its ``grade_id``), and each
+  markdown answer cell (nbgrader ``"solution": true``, graded by hand) by ``YOUR ANSWER HERE``.
 
 Output is deterministic: cell ids are derived from the cell's position and
 source, no execution timestamps are kept, and a notebook is re-executed only
@@ -48,21 +55,36 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 # nbgrader's markers and the stub its ClearSolutions step writes for Python
 SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[ \t]*\n.*?^[ \t]*### END SOLUTION[ \t]*$", re.M | re.S)
-STUB = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()"
+STUB = ('{indent}# YOUR CODE HERE\n'
+        '{indent}raise NotImplementedError("exercise {exercise}: replace this line with your code")')
 
 
-def student_source(source):
-    """The cell source with every solution region replaced by nbgrader's stub."""
-    return SOLUTION_REGION.sub(lambda m: STUB.format(indent=m.group(1)), source)
+ANSWER = "YOUR ANSWER HERE"
+
+
+def student_source(source, exercise="?"):
+    """The cell source with every solution region replaced by the stub naming ``exercise``."""
+    return SOLUTION_REGION.sub(lambda m: STUB.format(indent=m.group(1), exercise=exercise), source)
 
 
 def source_hash(src: Path) -> str:
-    return hashlib.sha256(src.read_bytes()).hexdigest()
+    """The hash of the source and of the grading tools it receives."""
+    return hashlib.sha256(src.read_bytes() + (SRC / "grading_tools.py").read_bytes()).hexdigest()
+
+
+def grading_tools() -> str:
+    """The code of notebooks/src/grading_tools.py, after its docstring."""
+    text = (SRC / "grading_tools.py").read_text()
+    return text.split('"""', 2)[2].strip("\n")
 
 
 def read_source(src: Path):
-    """The notebook jupytext reads from ``src``, with fixed cell ids and kernel."""
+    """The notebook jupytext reads from ``src``, with fixed cell ids and kernel, and the grading
+    tools written into the cell whose grade_id is "grading_tools" (one copy of them for all)."""
     nb = jupytext.read(src)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "grading_tools":
+            cell.source = grading_tools()
     nb.metadata = {"kernelspec": dict(KERNELSPEC),
                    "jupytext": {"formats": "ipynb,src//py:percent",
                                 "notebook_metadata_filter": "-all",
@@ -84,8 +106,10 @@ def make_student(nb):
     st.metadata.pop("jupytext", None)          # the student copy is not paired with the source
     st.metadata.pop("mini_eau", None)
     for cell in st.cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = ANSWER                # a written answer, graded by hand (nbgrader's convention)
         if cell.cell_type == "code":
-            cell.source = student_source(cell.source)
+            cell.source = student_source(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "?"))
             cell.outputs, cell.execution_count = [], None
     return st
 

@@ -1,6 +1,8 @@
-"""The teaching notebooks: built from their sources, student versions without solutions,
-exercise checks that grade the student's function, final checks that fail when the idea
-is broken, and a run in a plain Jupyter set-up (no PYTHONPATH, kernel in notebooks/).
+"""The teaching notebooks: built from their sources, student versions without solutions (stubs
+that name their exercise), at least two exercises per notebook of several kinds, each reached
+within 30 s from the top; every exercise's check passes the solution and fails on the stub, on
+near misses and on a call to the library's own answer; final checks that fail when the idea is
+broken; and a run in a plain Jupyter set-up (no PYTHONPATH, kernel in notebooks/).
 
 The solution notebooks themselves are executed by nbmake (``--nbmake`` in pyproject.toml).
 """
@@ -77,51 +79,263 @@ def test_student_notebook_holds_no_solution_code(name):
                for m in re.finditer(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", c.source, re.S)]
     assert regions, "every notebook has an exercise"
     assert "BEGIN SOLUTION" not in student_text and "END SOLUTION" not in student_text
+    given = "\n".join(c.source for c in solution.cells if c.cell_type == "code" and not grading(c).get("solution"))
     for region in regions:
         for line in region.splitlines()[1:-1]:
             code = line.split("#")[0].strip()
-            if len(code) > 12:                       # skip one-word lines such as "return dmu, ds"
+            # skip one-word lines such as "return dmu, ds", and lines of the code handed out
+            # (a planted-bug exercise's fix keeps most lines of the buggy function)
+            if len(code) > 12 and code not in given:
                 assert code not in student_text, f"solution line in the student notebook: {code!r}"
     stubs = [c for c in student.cells if grading(c).get("solution")]
-    assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
+    assert stubs
+    for cell in stubs:                               # the stub names its exercise
+        if cell.cell_type == "markdown":             # a written answer, graded by hand
+            assert cell.source == "YOUR ANSWER HERE" and grading(cell)["grade"], cell.source
+        else:
+            assert f'raise NotImplementedError("exercise {grading(cell)["grade_id"]}:' in cell.source, cell.source
     assert all(c.get("outputs") == [] for c in student.cells if c.cell_type == "code")
 
 
-def run_exercise(nb, tamper=None):
-    """Run the set-up cell and the exercise cells (nbgrader-marked) in order; return the namespace."""
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    ns = {"__name__": "__notebook__"}
-    exec(compile(code_of(code_cells[0]), "setup", "exec"), ns)
-    for cell in code_cells[1:]:
-        info = grading(cell)
-        if not info:
-            continue
-        exec(compile(code_of(cell), info["grade_id"], "exec"), ns)
-        if info.get("solution") and tamper:
-            name = info["grade_id"]
-            ns[name] = tamper(ns[name])
-    return ns
+# ---------------------------------------------------------------- the exercises and their checks
+# Every exercise of every notebook: its kind, near misses (a tamper of the solution's function, or
+# values/code a student might write) and a bypass -- student code, run in the notebook's namespace,
+# that calls the library's own answer (None where the library holds no answer to call, with why).
+# Each check must fail on the stub, on every near miss and on the bypass, and pass with the solution.
+BACKWARD, FORWARD, PREDICT, BUG, REMOVE, FIGURE = ("backward", "derive a forward", "predict then check",
+                                                   "find a planted bug", "remove a term", "read a figure")
 
 
-def scaled_by(factor):
-    def tamper(fn):
-        return lambda *a, **k: tuple(factor * g for g in fn(*a, **k))
-    return tamper
+def factor(k):
+    """Every output of the student's function multiplied by k (k = -1: a sign error)."""
+    def scale(x):
+        if isinstance(x, dict):
+            return {key: scale(v) for key, v in x.items()}
+        if isinstance(x, tuple):
+            return tuple(scale(v) for v in x)
+        return k * np.asarray(x) if np.ndim(x) else k * x
+    return lambda fn: (lambda *a, **kw: scale(fn(*a, **kw)))
+
+
+NEAR = [factor(1.01), factor(-1.0)]                 # off by a factor, a wrong sign
+EXERCISES = {
+    "01_aleatoric_vs_epistemic": {
+        "my_best_log_variance": (REMOVE, NEAR + [
+            # the log of the standard deviation instead of the variance
+            "def my_best_log_variance(r, with_log_term=True):\n"
+            "    return np.log(np.sqrt(r)) if with_log_term else np.full_like(np.asarray(r, float), S_MAX)",
+            # the term removed, but no bound: 'infinitely noisy'
+            "def my_best_log_variance(r, with_log_term=True):\n"
+            "    return np.log(r) if with_log_term else np.full_like(np.asarray(r, float), np.inf)"],
+            "from mini_eau.layers import gaussian_nll_forward as nll\n"
+            "def my_best_log_variance(r, with_log_term=True):\n"
+            "    grid = np.linspace(S_MIN, S_MAX, 2001)\n"
+            "    f = lambda s, r: nll(np.zeros((1, 1)), np.full((1, 1), s), np.full((1, 1), np.sqrt(r)))[0] - (0 if with_log_term else s / 2)\n"
+            "    return np.array([grid[np.argmin([f(s, x) for s in grid])] for x in np.atleast_1d(r)])"),
+        "my_bounded_nll_backward": (BACKWARD, NEAR,
+            "from mini_eau.layers import gaussian_nll_backward as nll_bw\n"
+            "from mini_eau.gaussian import bound_backward as b_bw\n"
+            "def my_bounded_nll_backward(dout, cache):\n"
+            "    mu, raw_s, y = cache\n"
+            "    s, cb = bound_forward(raw_s)\n"
+            "    dmu, ds = nll_bw(dout, gaussian_nll_forward(mu, s, y)[1])\n"
+            "    return dmu, b_bw(ds, cb)"),
+        "my_decompose_variance": (FORWARD, NEAR + [
+            # a sample variance (1/(T-1)) for the epistemic part
+            "def my_decompose_variance(mus, variances):\n"
+            "    return mus.mean(0), variances.mean(0), mus.var(0, ddof=1)",
+            # the reading note's typo: mu* as the root mean square
+            "def my_decompose_variance(mus, variances):\n"
+            "    return np.sqrt(np.mean(mus ** 2, 0)), variances.mean(0), np.mean(mus ** 2, 0) - np.mean(mus ** 2, 0)"],
+            "import mini_eau.uncertainty as U\n"
+            "def my_decompose_variance(mus, variances):\n"
+            "    return U.decompose_variance(mus, variances)"),
+    },
+    "02_gaussian_heads_and_kl": {
+        "my_kl": (FORWARD, NEAR + [
+            # the 1/2 forgotten
+            "def my_kl(mu_p, s_p, mu_q, s_q):\n"
+            "    return np.sum(s_q - s_p + np.exp(s_p - s_q) + (mu_p - mu_q) ** 2 * np.exp(-s_q) - 1, axis=1)"],
+            "from mini_eau.kl import kl_gaussians_forward as K\n"
+            "def my_kl(mu_p, s_p, mu_q, s_q):\n"
+            "    return K(mu_p, s_p, mu_q, s_q)[0]"),
+        "my_kl_backward": (BACKWARD, NEAR,
+            "from mini_eau.kl import kl_gaussians_backward as Kb, kl_gaussians_forward as K\n"
+            "def my_kl_backward(dout, cache):\n"
+            "    return Kb(dout, K(*cache)[1])"),
+    },
+    "03_contrastive_augmentation": {
+        "my_paper_rows": (FORWARD, NEAR + [
+            # InfoNCE's denominator: the positive once
+            "def my_paper_rows(anchor, positive, tau=0.5):\n"
+            "    S = cosine_similarity_forward(anchor, positive)[0] / tau\n"
+            "    m = S.max(1, keepdims=True)\n"
+            "    return m[:, 0] + np.log(np.exp(S - m).sum(1)) - np.diag(S)",
+            # no log-sum-exp: overflows at tau = 1e-3
+            "def my_paper_rows(anchor, positive, tau=0.5):\n"
+            "    n = len(anchor)\n"
+            "    S = cosine_similarity_forward(anchor, positive)[0] / tau\n"
+            "    E = np.exp(S)\n"
+            "    return np.log((n - 1) * np.diag(E) + E.sum(1) - np.diag(E)) - np.diag(S)"],
+            "from mini_eau.contrastive import ura_loss_forward as ura\n"
+            "def my_paper_rows(anchor, positive, tau=0.5):\n"
+            "    return ura(anchor, positive, tau=tau)[1][1][0][0]"),
+        "my_zero_cosine_losses": (PREDICT, NEAR + [
+            # the paper's floor log(N-1) mistaken for its value
+            "def my_zero_cosine_losses(N):\n"
+            "    return {'paper': np.log(N - 1), 'infonce': np.log(N), 'official': np.log(2 * N - 1)}"],
+            "import mini_eau.contrastive as C\n"
+            "def my_zero_cosine_losses(N):\n"
+            "    e = np.eye(2 * N)\n"
+            "    return {v: C.ura_loss_forward(e[:N], e[N:], variant=v)[0] for v in VARIANTS}"),
+        "my_infonce_backward": (BACKWARD, NEAR,
+            "from mini_eau.contrastive import ura_loss_backward as ub, ura_loss_forward as uf\n"
+            "def my_infonce_backward(dout, cache):\n"
+            "    a, b, tau = cache\n"
+            "    return ub(dout, uf(a, b, tau=tau, variant='infonce')[1])"),
+    },
+    "04_uncertainty_weighted_fusion": {
+        "my_paper_weights": (FORWARD, NEAR + [
+            # the variance instead of the standard deviation
+            "def my_paper_weights(ss, temperature=1.0):\n"
+            "    a = 1 / (temperature * np.mean(np.exp(ss), axis=2))\n"
+            "    e = np.exp(a - a.max(0))\n"
+            "    return e / e.sum(0)",
+            # the softmax over the samples instead of the modalities
+            "def my_paper_weights(ss, temperature=1.0):\n"
+            "    a = 1 / (temperature * np.mean(np.exp(ss / 2), axis=2))\n"
+            "    e = np.exp(a - a.max(1, keepdims=True))\n"
+            "    return e / e.sum(1, keepdims=True)"],
+            "from mini_eau.fusion import uncertainty_weights as w\n"
+            "def my_paper_weights(ss, temperature=1.0):\n"
+            "    return w(ss, temperature)"),
+        "read_the_figure": (FIGURE, [
+            "paper_weight_at_8 = 0.0",                # read the precision curve
+            "paper_weight_at_8 = 0.5",                # read the mean curve
+            "official_cut_at = 3.0"],                 # read the wrong crossing
+            None),                                    # a number read off a figure: no library call to make
+        "my_fuse_backward": (BACKWARD, NEAR,
+            "from mini_eau.fusion import fuse_backward as fb\n"
+            "def my_fuse_backward(dfused, cache):\n"
+            "    mus, ss, T = cache\n"
+            "    return fb(dfused, fuse_forward(mus, ss, T)[1])"),
+    },
+    "05_information_bottleneck": {
+        "my_code_kl": (BUG, NEAR + ["my_code_kl = buggy_code_kl"],
+            "from mini_eau.kl import kl_standard_normal_forward as prior_kl\n"
+            "def my_code_kl(mu_f, s_f):\n"
+            "    return float(prior_kl(mu_f, s_f)[0].mean())"),
+        "my_vib_backward": (BACKWARD, NEAR,
+            "from mini_eau.vib import vib_loss_backward as vb\n"
+            "def my_vib_backward(dout, cache):\n"
+            "    *args, beta = cache\n"
+            "    return vb(dout, vib_loss_forward(*args, beta=beta)[1])"),
+    },
+    "06_eau_end_to_end": {
+        "my_two_view_weight": (PREDICT, NEAR + [
+            # the difference of inverse uncertainties with the wrong sign
+            "def my_two_view_weight(u_a, u_b, temperature):\n"
+            "    return 1 / (1 + np.exp((1 / u_a - 1 / u_b) / temperature))"],
+            "from mini_eau.fusion import uncertainty_weights as w\n"
+            "def my_two_view_weight(u_a, u_b, temperature):\n"
+            "    ss = np.stack([2 * np.log(u_a), 2 * np.log(u_b)])[:, :, None]\n"
+            "    return w(ss, temperature)[0]"),
+        "my_concat_head_backward": (BACKWARD, NEAR,
+            "from mini_eau.layers import linear_backward as lb, softmax_cross_entropy_backward as cb\n"
+            "def my_concat_head_backward(dout, cache):\n"
+            "    dc, dW, db = lb(cb(dout, (cache['logp'], cache['onehot'])), (cache['c'], cache['W']))\n"
+            "    return dc[:, :cache['H']], dc[:, cache['H']:], dW, db"),
+    },
+    "07_real_data_and_gpu": {
+        "my_soft_clip": (BUG, NEAR + ["my_soft_clip = buggy_soft_clip"],
+            "from mini_eau.gaussian import bound_forward as bf\n"
+            "def my_soft_clip(x, r=1.0):\n"
+            "    return r / 10 * bf(10 * x / r)[0]"),
+        "my_clipped_fuse_backward": (BACKWARD, NEAR, None),   # a new component: the library has no answer to call
+    },
+}
+CASES = [(name, ex) for name in NAMES for ex in EXERCISES.get(name, {})]
+
+
+def solution_cells(nb):
+    """The exercises graded automatically: code cells to fill in (markdown answers are graded by hand)."""
+    return [grading(c)["grade_id"] for c in nb.cells if grading(c).get("solution") and c.cell_type == "code"]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_student_check_fails_on_the_stub_and_passes_with_the_solution(name):
+def test_every_exercise_has_a_check_and_a_registered_kind(name):
+    nb = nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
+    ids = solution_cells(nb)
+    assert len(ids) >= 2, f"{name}: at least two exercises"
+    assert sorted(ids) == sorted(EXERCISES[name]), "every exercise is registered above (kind, near misses, bypass)"
+    checks = [grading(c)["grade_id"] for c in nb.cells if grading(c).get("grade") and c.cell_type == "code"]
+    assert sorted(checks) == sorted(f"check_{i}" for i in ids), checks
+    for cell in nb.cells:                            # written answers: each explains one exercise
+        if cell.cell_type == "markdown" and grading(cell):
+            assert grading(cell)["grade_id"][len("explain_"):] in ids, grading(cell)
+    order = [grading(c).get("grade_id") for c in nb.cells]
+    assert all(order.index(i) < order.index(f"check_{i}") for i in ids), "each check follows its exercise"
+
+
+def test_exercise_kinds_across_the_notebooks():
+    kinds = [kind for exercises in EXERCISES.values() for kind, _, _ in exercises.values()]
+    assert sum(k != BACKWARD for k in kinds) >= 7, kinds
+    assert {FORWARD, PREDICT, BUG, REMOVE, FIGURE} <= set(kinds), kinds
+
+
+def run_to_check(name, exercise, stub=False, after=None):
+    """Run the solution notebook's code cells, from the top, up to and including the check of
+    ``exercise`` (as a student runs them); ``stub``: that exercise's cell as the student gets it;
+    ``after``: a tamper of the solution's function, or student code run in the notebook's namespace
+    right after the exercise cell."""
     import matplotlib
     matplotlib.use("Agg")
-    student = nbformat.read(NB_DIR / "student" / f"{name}.ipynb", as_version=4)
-    solution = nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
-    assert sum(1 for c in solution.cells if grading(c).get("grade")) == 1
-    with pytest.raises(NotImplementedError):
-        run_exercise(student)                        # the stub as handed out
-    ns = run_exercise(solution)                      # the solution inserted: the check passes
-    assert ns["report"].passed
-    with pytest.raises(AssertionError, match="not yet"):
-        run_exercise(solution, tamper=scaled_by(1.01))   # a backward 1% off fails the same check
+    import matplotlib.pyplot as plt
+
+    nb = nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    ids = [grading(c).get("grade_id") for c in cells]
+    ns = {"__name__": "__notebook__"}
+    try:
+        for k, cell in enumerate(cells[:ids.index(f"check_{exercise}") + 1]):
+            source = build_script().student_source(cell.source, exercise) if stub and ids[k] == exercise else cell.source
+            exec(compile(code_of(nbformat.v4.new_code_cell(source)), f"{name}[{ids[k] or k}]", "exec"), ns)
+            if ids[k] == exercise and isinstance(after, str):
+                exec(compile(after, "student's code", "exec"), ns)
+            elif ids[k] == exercise and after is not None:
+                ns[exercise] = after(ns[exercise])
+    finally:
+        plt.close("all")
+    return ns
+
+
+@pytest.mark.parametrize("name,exercise", CASES, ids=[f"{n[:2]}-{e}" for n, e in CASES])
+def test_check_passes_the_solution_and_fails_the_stub_near_misses_and_the_library_bypass(name, exercise, monkeypatch):
+    monkeypatch.setenv("MINI_EAU_FAST", "1")
+    _, near_misses, bypass = EXERCISES[name][exercise]
+    run_to_check(name, exercise)                                    # the solution passes its check
+    with pytest.raises(NotImplementedError, match=f"exercise {exercise}:"):
+        run_to_check(name, exercise, stub=True)                     # the stub as handed out
+    for k, near in enumerate(near_misses):
+        with pytest.raises(AssertionError, match="not yet"):
+            run_to_check(name, exercise, after=near)
+            pytest.fail(f"near miss {k} passed the check")
+    if bypass is not None:
+        with pytest.raises(AssertionError, match="not yet: this calls the library's"):
+            run_to_check(name, exercise, after=bypass)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_exercise_is_reached_within_30_seconds_of_running_from_the_top(name, monkeypatch):
+    """As a student runs it in plain Jupyter, no environment variables (full mode): every cell up to
+    the last check. CPU time of this process, so that a busy shared machine does not fail it."""
+    import time
+    monkeypatch.delenv("MINI_EAU_FAST", raising=False)
+    nb = nbformat.read(NB_DIR / f"{name}.ipynb", as_version=4)
+    last = [grading(c)["grade_id"] for c in nb.cells if grading(c).get("grade") and c.cell_type == "code"][-1][len("check_"):]
+    start = time.process_time()
+    run_to_check(name, last)
+    assert time.process_time() - start < 30
 
 
 # ---------------------------------------------------------------- break the idea
@@ -187,7 +401,8 @@ BREAKS = {
 @pytest.mark.parametrize("name", NAMES)
 def test_final_check_fails_when_the_idea_is_broken(name, monkeypatch):
     """Run the solution notebook in this process with one piece of the idea broken: every cell
-    but the last runs as usual, and the final check (the last cell) fails where it should."""
+    but the last runs as usual (the exercises' checks, which compare with the library, skipped),
+    and the final check (the last cell) fails where it should."""
     import importlib
 
     import matplotlib
@@ -206,6 +421,8 @@ def test_final_check_fails_when_the_idea_is_broken(name, monkeypatch):
     ns = {"__name__": "__notebook__"}
     try:
         for k, cell in enumerate(cells[:-1]):
+            if grading(cell).get("grade"):
+                continue                             # an exercise's check grades the student, against the library
             exec(compile(code_of(cell), f"{name}[{k}]", "exec"), ns)
             plt.close("all")
     finally:
@@ -234,11 +451,11 @@ def failing_asserts(code, ns):
 
 # which of the final assertions must fail for each broken idea
 EXPECTED_FAILURES = {
-    "01_aleatoric_vs_epistemic": [r"ale_corr > 0\.8"],
-    "02_gaussian_heads_and_kl": [r"kl_with < kl_without / 10"],
+    "01_aleatoric_vs_epistemic": [r"ale_corr > CORR_MIN"],
+    "02_gaussian_heads_and_kl": [r"kl_with < kl_without / FACTOR_WITHOUT"],
     "03_contrastive_augmentation": [r'values\["paper"\] >= np\.log\(N - 1\)'],
     "04_uncertainty_weighted_fusion": [r'weight_a\["paper"\]\[0\] >', r'accuracy\["paper"\]\[-1\] > accuracy\["mean"\]'],
-    "05_information_bottleneck": [r"kl_mean\[i_small\] > 200 \* kl_mean\[i_big\]"],
+    "05_information_bottleneck": [r"kl_mean\[i_small\] > KL_FACTOR \* kl_mean\[i_big\]"],
     "06_eau_end_to_end": [r'rho\["a"\] > RHO_MIN', r"w\[0\] - w\[top\] > WEIGHT_FALL", r'acc\["eau"\]\[top\] > acc\["concat"\]'],
     "07_real_data_and_gpu": [r"WEIGHT_FALL", r'acc\["eau"\]\[top\] > acc\["concat"\]', r'share\["task"\] > 0\.5'],
 }

@@ -22,12 +22,16 @@
 # separate on a problem whose noise we control.**
 #
 # 1. a 1-D regression whose noise grows with $|x|$, with a **gap** in the training inputs;
-# 2. a heteroscedastic network trained with the Gaussian NLL: its variance learns the noise;
-# 3. MC dropout with fresh masks per pass;
-# 4. the decomposition derived step by step — including the typo in the reading note;
+# 2. why a variance head trained with the Gaussian NLL learns the noise — **exercise 01.1**
+#    (remove a term and explain) and **exercise 01.2** (the NLL's backward);
+# 3. the decomposition of a mixture's variance — **exercise 01.3** (derive and implement it),
+#    and the typo in the reading note;
+# 4. the network trained; MC dropout with fresh masks per pass;
 # 5. the plots: aleatoric follows the injected noise, epistemic grows in the gap;
-# 6. the classification analogue (entropy and mutual information);
-# 7. an exercise: the backward of the Gaussian NLL with a bounded log-variance.
+# 6. the classification analogue (entropy and mutual information).
+#
+# The three exercises come first and need no training: each is a cell to fill in (in the student
+# notebook it raises `NotImplementedError` until you do), followed by a cell that checks it.
 
 # %%
 import contextlib
@@ -37,11 +41,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mini_eau.lab.data import make_regression_1d, regression_mean, regression_noise_std
-from mini_eau.gaussian import S_MAX, S_MIN, bound_backward, bound_forward
+from mini_eau.gaussian import S_MAX, S_MIN, bound_forward
 from mini_eau.gradcheck import check_backward, rel_error
-from mini_eau.layers import gaussian_nll_backward, gaussian_nll_forward
+from mini_eau.layers import gaussian_nll_forward
 from mini_eau.regression import fit_regressor, predict_regressor
-from mini_eau.uncertainty import decompose_entropy, decompose_variance
+from mini_eau.uncertainty import decompose_entropy
 
 try:  # ships with scikit-learn
     from threadpoolctl import threadpool_limits
@@ -63,7 +67,12 @@ rng = np.random.default_rng(0)               # the one generator behind every dr
 N_TRAIN, KEEP, T_PASSES = 2000, 0.9, 100
 EPOCHS = 375 if FAST else 1200                # 375 epochs of batch 256 = 3000 Adam steps (fit_regressor's default)
 RATIO_MIN = 2.5                               # required epistemic gap/training ratio, both modes (see the last section)
+CORR_MIN, MEDIAN_ERR_MAX = 0.8, 0.25          # aleatoric std vs injected std on the training region, both modes
 print(f"FAST={FAST}: {N_TRAIN} training points, {EPOCHS} epochs, keep_prob {KEEP}, {T_PASSES} MC passes")
+
+# %% nbgrader={"grade": false, "grade_id": "grading_tools", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Grading tools: scripts/build_notebooks.py writes notebooks/src/grading_tools.py into this cell.
+
 
 # %% [markdown]
 # ## 1. A problem whose noise we control
@@ -122,9 +131,197 @@ plt.show()
 # $e^{s} = \mathbb E[(y - \mu)^2 \mid x] = \sigma^2(x) + (\sin x - \mu(x))^2$: once the mean is right,
 # $e^{s(x)}$ is the noise variance $\sigma^2(x)$. That is aleatoric uncertainty, learned from
 # residuals; nobody tells the network $\sigma(x)$.
+
+# %% [markdown]
+# ### Exercise 01.1 (remove a term and explain): the $\tfrac12 s$ term
+#
+# The per-sample loss has two parts that depend on $s$: the log-variance term $\tfrac12 s$ and the
+# scaled residual $\tfrac12 r\,e^{-s}$, with $r = \mathbb E[(y - \mu)^2 \mid x]$ the mean squared residual.
+# Write `my_best_log_variance(r, with_log_term)`: the $s \in [s_{\min}, s_{\max}]$ (the bound of the head,
+# `S_MIN`, `S_MAX`) that minimises $\tfrac12[s + r e^{-s}]$ when `with_log_term` is true, and
+# $\tfrac12 r e^{-s}$ — the same loss with the $\tfrac12 s$ term **removed** — when it is false.
+# `r` is an array of positive numbers; return an array of the same shape. Then answer, in the
+# markdown cell below the check (graded by hand): what does the removed term do for the variance head?
+
+# %% nbgrader={"grade": false, "grade_id": "my_best_log_variance", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_best_log_variance(r, with_log_term=True):
+    r = np.asarray(r, dtype=float)
+    ### BEGIN SOLUTION
+    if with_log_term:
+        # d/ds of (s + r e^{-s})/2 is (1 - r e^{-s})/2: zero at e^s = r, a minimum (second derivative r e^{-s} / 2 > 0)
+        return np.clip(np.log(r), S_MIN, S_MAX)
+    # (r e^{-s})/2 falls for every s: nothing stops it before the bound
+    return np.full_like(r, S_MAX)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_best_log_variance", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def check_best_log_variance(fn):
+    nll = library_answer("mini_eau.layers:gaussian_nll_forward")
+    r_chk = np.array([0.05, 0.3, 1.0, 2.5, 40.0])                 # mean squared residuals
+    s_grid = np.linspace(S_MIN, S_MAX, 2001)                      # the head's whole range, step 0.01
+    with without_library(globals(), "mini_eau.layers:gaussian_nll_forward"):
+        got = {flag: np.asarray(fn(r_chk, with_log_term=flag), dtype=float) for flag in (True, False)}
+    # the library's NLL of a residual sqrt(r) as a function of s, one row per r
+    loss = np.array([[nll(np.zeros((1, 1)), np.full((1, 1), s), np.full((1, 1), np.sqrt(r)))[0] for s in s_grid]
+                     for r in r_chk])
+    stripped = loss - 0.5 * s_grid - 0.5 * np.log(2 * np.pi)      # the same loss, the s/2 term removed
+    for flag, curve in ((True, loss), (False, stripped)):
+        best = s_grid[np.argmin(curve, axis=1)]
+        assert got[flag].shape == r_chk.shape, f"not yet: return one s per r (shape {r_chk.shape}), got {got[flag].shape}"
+        print(f"with_log_term={flag}: your s* {np.round(got[flag], 3)}; grid minimiser of the library's NLL "
+              f"{np.round(best, 3)}")
+        err = np.max(np.abs(got[flag] - best))
+        assert err < 0.02, f"not yet: with_log_term={flag} is off by up to {err:.2f} in s"
+
+
+check_best_log_variance(my_best_log_variance)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "explain_my_best_log_variance", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# **What changed:** without $\tfrac12 s$ the loss only ever gains by raising $s$ — a larger variance divides every
+# residual by more — so the head would claim the largest noise it can, for every input, and stop
+# only at the bound. The $\tfrac12 s$ term (the normaliser $\log\sigma$ of the Gaussian density) is the
+# price of claiming noise; the balance of the two is what makes $e^{s}$ *measure* the noise.
+
+# %% [markdown]
+# ### Exercise 01.2 (derive a backward): the Gaussian NLL with a bounded log-variance
+#
+# The variance head of every model in `mini_eau` ends in two steps: the bound of SPEC §2 and, for
+# regression, the NLL above. With raw output $\tilde s$, $c = \tfrac12(s_{\max}+s_{\min})$ and
+# $r = \tfrac12(s_{\max}-s_{\min})$:
+#
+# $$s = c + r\tanh\frac{\tilde s - c}{r},\qquad
+#   L = \frac1N\sum_{i}\sum_d \tfrac12\left[s_{id} + (y_{id} - \mu_{id})^2 e^{-s_{id}} + \log 2\pi\right].$$
+#
+# **Goal:** given $\bar L$ = `dout`, return $(\partial L/\partial\mu, \partial L/\partial\tilde s)$.
+# **Key identity:** $\frac{\mathrm d}{\mathrm dx}\tanh x = 1 - \tanh^2 x$; mind the normalisation ($\frac1N$ —
+# the sum over $d$ is not averaged). The forward is the library's (`bound_forward`, then
+# `gaussian_nll_forward`); the cache is the inputs. The check grades *your* function against central
+# finite differences and autograd; the hints cell below it has the steps.
+
+# %% nbgrader={"grade": false, "grade_id": "bounded_nll_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def bounded_nll_forward(mu, raw_s, y):
+    """The library's bound (SPEC §2) followed by its Gaussian NLL (SPEC §9); the cache is the inputs."""
+    s, _ = bound_forward(raw_s)
+    loss, _ = gaussian_nll_forward(mu, s, y)
+    return loss, (mu, raw_s, y)
+
+
+# %% nbgrader={"grade": false, "grade_id": "my_bounded_nll_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_bounded_nll_backward(dout, cache):
+    mu, raw_s, y = cache
+    ### BEGIN SOLUTION
+    c, r = 0.5 * (S_MAX + S_MIN), 0.5 * (S_MAX - S_MIN)
+    t = np.tanh((raw_s - c) / r)
+    s = c + r * t
+    n = mu.shape[0]
+    resid, inv_var = y - mu, np.exp(-s)
+    dmu = -dout * resid * inv_var / n                               # step 1
+    ds = 0.5 * dout * (1.0 - resid * resid * inv_var) / n           # step 2
+    return dmu, ds * (1.0 - t * t)                                  # step 3
+    ### END SOLUTION
+
+
+# %% [markdown]
+# **Hints** (read only if stuck), with the residual $\rho = y - \mu$:
+#
+# 1. $\partial L/\partial\mu_{id} = -\frac{\bar L}{N}\rho_{id}\,e^{-s_{id}}$;
+# 2. $\partial L/\partial s_{id} = \frac{\bar L}{2N}\left(1 - \rho_{id}^2 e^{-s_{id}}\right)$;
+# 3. $\partial L/\partial\tilde s_{id} = \partial L/\partial s_{id}\cdot\left(1 - \tanh^2\frac{\tilde s_{id} - c}{r}\right)$.
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_bounded_nll_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((5, 2)),                            # mu     (N = 5, D = 2)
+              np.array([[-3.0, 0.5], [1.2, -0.7], [14.0, 2.0], [-12.0, 0.1], [2.5, -1.5]]),   # raw s, two beyond the bound
+              check_rng.standard_normal((5, 2))]                            # y
+refused = ("mini_eau.layers:gaussian_nll_backward", "mini_eau.gaussian:bound_backward")
+with without_library(globals(), *refused):
+    report = check_backward(bounded_nll_forward, my_bounded_nll_backward, check_args, diff=[0, 1])
+    my_dmu, my_draw = my_bounded_nll_backward(1.3, tuple(check_args))
+print(report)
+assert report.passed, "not yet: check the 1/N and the tanh' factor"
+
+# the same gradients from the library's own backwards, chained
+s_chk, c_bound = bound_forward(check_args[1])
+_, c_nll = gaussian_nll_forward(check_args[0], s_chk, check_args[2])
+lib_dmu, lib_ds = library_answer(refused[0])(1.3, c_nll)
+exercise_vs_library = max(rel_error(my_dmu, lib_dmu), rel_error(my_draw, library_answer(refused[1])(lib_ds, c_bound)))
+print(f"max rel. error vs gaussian_nll_backward + bound_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
+
+
+# %% [markdown]
+# ## 3. The decomposition of a mixture's variance (SPEC §9)
+#
+# MC dropout (section 4) runs the network $T$ times; pass $t$ predicts $\mathcal N(\mu_t, \sigma_t^2)$. The $T$
+# passes define an equal-weight **mixture**: pick $t$ uniformly from $\{1..T\}$, then draw
+# $y \sim \mathcal N(\mu_t, \sigma_t^2)$.
+#
+# ### Exercise 01.3 (derive and implement a forward): mean, aleatoric and epistemic parts
+#
+# **Goal:** write `my_decompose_variance(mus, variances)`: from the $T$ passes' means and variances
+# (arrays of shape $(T, \ldots)$, pass along axis 0) return the mixture's mean $\mu_*$ and its variance
+# split in two, $\sigma_*^2 = \text{aleatoric} + \text{epistemic}$, where the aleatoric part is what the passes
+# themselves call noise and the epistemic part what comes from their disagreement (each of shape
+# $(\ldots)$). **Key identity:** the law of total variance,
+# $\operatorname{Var}[y] = \mathbb E[\operatorname{Var}[y\mid t]] + \operatorname{Var}[\mathbb E[y\mid t]]$. Mind which
+# "variance" of $T$ numbers the mixture needs, and compute it so that it cannot come out negative.
+# The hints cell below the exercise has the steps.
+
+# %% nbgrader={"grade": false, "grade_id": "my_decompose_variance", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_decompose_variance(mus, variances):
+    ### BEGIN SOLUTION
+    mean = np.mean(mus, axis=0)                          # E[y] = (1/T) sum_t mu_t
+    aleatoric = np.mean(variances, axis=0)               # E_t[Var(y | t)]
+    epistemic = np.mean((mus - mean) ** 2, axis=0)       # Var_t[E(y | t)]: centred, 1/T (not 1/(T-1))
+    return mean, aleatoric, epistemic
+    ### END SOLUTION
+
+
+# %% [markdown]
+# **Hints** (read only if stuck). $\operatorname{Var}[y] = \mathbb E[y^2] - (\mathbb E[y])^2$ with
+#
+# * $\mathbb E[y] = \frac1T\sum_t \mathbb E[y \mid t] = \frac1T\sum_t \mu_t =: \mu_*$ — the **mean** of the $\mu_t$;
+# * $\mathbb E[y^2] = \frac1T\sum_t \mathbb E[y^2 \mid t] = \frac1T\sum_t (\sigma_t^2 + \mu_t^2)$, because
+#   $\mathbb E[y^2 \mid t] = \operatorname{Var}[y \mid t] + (\mathbb E[y\mid t])^2$.
+#
+# Hence $\sigma_*^2 = \frac1T\sum_t \sigma_t^2 + \big(\frac1T\sum_t \mu_t^2 - \mu_*^2\big)$, and the bracket equals
+# $\frac1T\sum_t(\mu_t - \mu_*)^2$ exactly when $\mu_* = \frac1T\sum_t\mu_t$ — a population variance (divide by
+# $T$: the mixture has exactly these $T$ components, nothing is estimated). Compute the centred form:
+# $\frac1T\sum_t\mu_t^2 - \mu_*^2$ loses every digit to cancellation when the passes agree on a large mean.
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_decompose_variance", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def check_decompose_variance(fn):
+    reference = library_answer("mini_eau.uncertainty:decompose_variance")
+    chk = np.random.default_rng(11)
+    cases = [(chk.standard_normal((7, 5)), chk.uniform(0.1, 2.0, (7, 5))),        # T = 7 passes, 5 inputs
+             (chk.standard_normal((3, 2, 4)), chk.uniform(0.1, 2.0, (3, 2, 4))),
+             (1e4 + 1e-3 * chk.standard_normal((50, 6)), np.full((50, 6), 0.5))]   # passes agree on a large mean
+    with without_library(globals(), "mini_eau.uncertainty:decompose_variance", "mini_eau.uncertainty:mc_dropout_predict"):
+        got = [fn(m, v) for m, v in cases]
+    for k, ((m, v), mine) in enumerate(zip(cases, got)):
+        assert len(mine) == 3, "not yet: return (mean, aleatoric, epistemic)"
+        for part, a, b in zip(("mean", "aleatoric", "epistemic"), mine, reference(m, v)):
+            assert np.shape(a) == b.shape, f"not yet: case {k}, {part} has shape {np.shape(a)}, expected {b.shape}"
+            err = rel_error(a, b)
+            assert err < 1e-9, f"not yet: case {k}, the {part} part is off (rel. error {err:.1e})"
+    print(f"all {len(cases)} cases agree with the library's decompose_variance (rel. error < 1e-9)")
+
+
+check_decompose_variance(my_decompose_variance)
+
+# %% [markdown]
+# From here on the notebook uses the library's `decompose_variance` — the function you just wrote.
+
+# %%
+from mini_eau.uncertainty import decompose_variance  # noqa: E402  (after the exercise: it is the answer)
+
+# %% [markdown]
+# ## 4. Training, then MC dropout
 #
 # Training: Adam, minibatches of 256 with **fresh dropout masks** for every minibatch (keep
-# probability 0.9). We pin BLAS to one thread (see the set-up cell).
+# probability 0.9). We pin BLAS to one thread (see the set-up cell). The line below it compares the
+# deterministic pass (dropout off) with the injected noise on the training region.
 
 # %%
 with one_blas_thread():
@@ -135,7 +332,7 @@ print(f"deterministic pass on the training region: "
       f"median |sigma_pred / sigma_true - 1| = {np.median(np.abs(np.sqrt(var_det) / true_std(x_in) - 1)):.1%}")
 
 # %% [markdown]
-# ## 3. MC dropout: $T$ passes with fresh masks
+# ### MC dropout: $T$ passes with fresh masks
 #
 # At test time dropout stays **on**. Pass $t$ draws new keep-masks, which amounts to running a
 # different sub-network, and predicts $(\mu_t(x), \sigma_t^2(x) = e^{s_t(x)})$. Where the
@@ -186,35 +383,15 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 4. The decomposition, step by step (SPEC §9)
+# ### The decomposition checked by sampling, and the reading note's typo
 #
-# The $T$ passes define an equal-weight **mixture**: pick $t$ uniformly from $\{1..T\}$, then draw
-# $y \sim \mathcal N(\mu_t, \sigma_t^2)$. Its variance is $\operatorname{Var}[y] = \mathbb E[y^2] - (\mathbb E[y])^2$ with
-#
-# * $\mathbb E[y] = \frac1T\sum_t \mathbb E[y \mid t] = \frac1T\sum_t \mu_t =: \mu_*$ — the **mean** of the $\mu_t$;
-# * $\mathbb E[y^2] = \frac1T\sum_t \mathbb E[y^2 \mid t] = \frac1T\sum_t (\sigma_t^2 + \mu_t^2)$, because
-#   $\mathbb E[y^2 \mid t] = \operatorname{Var}[y \mid t] + (\mathbb E[y\mid t])^2$.
-#
-# Hence
-#
-# $$\sigma_*^2 = \frac1T\sum_t \sigma_t^2 + \frac1T\sum_t \mu_t^2 - \mu_*^2
-#             = \underbrace{\mathbb E_t[\sigma_t^2]}_{\text{aleatoric}} + \underbrace{\operatorname{Var}_t[\mu_t]}_{\text{epistemic}},$$
-#
-# the last step being $\frac1T\sum_t \mu_t^2 - \mu_*^2 = \frac1T\sum_t(\mu_t - \mu_*)^2$, true exactly when
-# $\mu_* = \frac1T\sum_t\mu_t$. (This is the law of total variance,
-# $\operatorname{Var}[y] = \mathbb E[\operatorname{Var}[y\mid t]] + \operatorname{Var}[\mathbb E[y\mid t]]$.)
-#
-# **The reading note's typo.** The seed note (`seed/000_…txt`) writes the first line as
-# $\mu_*^2(x) = \frac1N\sum_i \mu_i^2(x)$. Taken literally, $\mu_*$ is the *root mean square* of the
-# $\mu_i$, the last two terms of $\sigma_*^2$ cancel, and the "epistemic" part is zero for every
-# model and every $x$ — the formula would only ever report aleatoric uncertainty. The identity
-# needs $\mu_*$ to be the mean (SPEC §9, §13). Below, at three inputs, we compare the variance of
-# the mixture **estimated by sampling from it** with the library's $\mathbb E_t[\sigma_t^2] + \operatorname{Var}_t[\mu_t]$
-# and with the typo'd formula.
-#
-# (Numerics: `decompose_variance` computes $\operatorname{Var}_t[\mu_t]$ as $\frac1T\sum_t(\mu_t-\mu_*)^2$, not as
-# $\frac1T\sum_t\mu_t^2 - \mu_*^2$: equal in exact arithmetic, but the second loses every digit to
-# cancellation when the passes agree closely on a large mean.)
+# The passes of section 4 at three inputs: we compare the variance of the mixture **estimated by
+# sampling from it** with the library's $\mathbb E_t[\sigma_t^2] + \operatorname{Var}_t[\mu_t]$ (exercise 01.3), and
+# with the formula as the seed note (`seed/000_…txt`) writes it, $\mu_*^2(x) = \frac1N\sum_i \mu_i^2(x)$.
+# Taken literally, $\mu_*$ is then the *root mean square* of the $\mu_i$, the last two terms of
+# $\sigma_*^2 = \frac1T\sum_t \sigma_t^2 + \frac1T\sum_t \mu_t^2 - \mu_*^2$ cancel, and the "epistemic" part is zero
+# for every model and every $x$ — the formula would only ever report aleatoric uncertainty. The
+# identity needs $\mu_*$ to be the mean (SPEC §9, §13).
 
 # %%
 mean_lib, ale_lib, epi_lib = decompose_variance(mus_t, vars_t)
@@ -289,8 +466,8 @@ print(f"epistemic variance: gap |x| <= 0.5 mean {epi_gap.mean():.4f}, training r
 # aleatoric curve simply interpolates between the two sides: aleatoric uncertainty is only as
 # good as the data it was measured on. Right: the epistemic part is small where there were data
 # and several times larger in the gap, the one place where the network had to make something up.
-# (The curves are ragged because every $x$ has its own $T = 100$ masks: a variance estimated from
-# 100 draws has a relative standard error of roughly $\sqrt{2/T} \approx 14\%$.)
+# (The curves are ragged because every $x$ has its own $T$ masks: a variance estimated from
+# $T$ draws has a relative standard error of roughly $\sqrt{2/T}$.)
 #
 # Beyond the data (grey, $|x| > 3$) the epistemic part does **not** grow here: the tanh units
 # saturate, so every sub-network extrapolates as a flat line and they agree. "No data" does not
@@ -303,7 +480,8 @@ print(f"epistemic variance: gap |x| <= 0.5 mean {epi_gap.mean():.4f}, training r
 #
 # A caveat worth knowing: MC dropout is known to be weak at this kind of *in-between* uncertainty
 # (Foong et al., 2019). It needs enough data and training to show at all, and the ratio grows with
-# training (375 epochs: 3.1–4.7x over 12 seeds in `tests/test_regression.py`; 1200 epochs: see below).
+# training (`tests/test_regression.py` measures its spread over seeds at the library's default
+# budget; section 7 retrains on more seeds in full mode).
 
 # %% [markdown]
 # ## 6. The classification analogue (SPEC §9)
@@ -339,73 +517,12 @@ print(f"q = 0.5: aleatoric {H_ale[0]:.4f}, epistemic {H_epi[0]:.4f};  q = 1: ale
       f"epistemic {H_epi[-1]:.4f} (log 2 = {np.log(2):.4f});  passes that agree: epistemic max {H_epi_agree.max():.1e}")
 
 # %% [markdown]
-# ## 7. Implement it yourself: the backward of the Gaussian NLL with a bounded log-variance
-#
-# The variance head of every model in `mini_eau` ends in two steps: the bound of SPEC §2 and, for
-# regression, the NLL of SPEC §9. With raw output $\tilde s$ and $c = \tfrac12(s_{\max}+s_{\min}) = 0$,
-# $r = \tfrac12(s_{\max}-s_{\min}) = 10$:
-#
-# $$s = c + r\tanh\frac{\tilde s - c}{r},\qquad
-#   L = \frac1N\sum_{i}\sum_d \tfrac12\left[s_{id} + (y_{id} - \mu_{id})^2 e^{-s_{id}} + \log 2\pi\right].$$
-#
-# Given $\bar L$ = `dout`, derive (note $\frac1N$, not $\frac1{ND}$: the sum over $d$ is not averaged):
-#
-# 1. $\partial L/\partial\mu_{id} = -\frac{\bar L}{N}(y_{id} - \mu_{id})\,e^{-s_{id}}$;
-# 2. $\partial L/\partial s_{id} = \frac{\bar L}{2N}\left(1 - (y_{id} - \mu_{id})^2 e^{-s_{id}}\right)$;
-# 3. $\partial L/\partial\tilde s_{id} = \partial L/\partial s_{id}\cdot\left(1 - \tanh^2\frac{\tilde s_{id} - c}{r}\right)$.
-#
-# The forward is the library's (`bound_forward`, then `gaussian_nll_forward`); the cache is the
-# inputs. Write the body of `my_bounded_nll_backward` (in the student notebook: replace the
-# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
-
-# %% nbgrader={"grade": false, "grade_id": "bounded_nll_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def bounded_nll_forward(mu, raw_s, y):
-    """The library's bound (SPEC §2) followed by its Gaussian NLL (SPEC §9); the cache is the inputs."""
-    s, _ = bound_forward(raw_s)
-    loss, _ = gaussian_nll_forward(mu, s, y)
-    return loss, (mu, raw_s, y)
-
-
-# %% nbgrader={"grade": false, "grade_id": "my_bounded_nll_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def my_bounded_nll_backward(dout, cache):
-    mu, raw_s, y = cache
-    ### BEGIN SOLUTION
-    c, r = 0.5 * (S_MAX + S_MIN), 0.5 * (S_MAX - S_MIN)
-    t = np.tanh((raw_s - c) / r)
-    s = c + r * t
-    n = mu.shape[0]
-    resid, inv_var = y - mu, np.exp(-s)
-    dmu = -dout * resid * inv_var / n                               # step 1
-    ds = 0.5 * dout * (1.0 - resid * resid * inv_var) / n           # step 2
-    return dmu, ds * (1.0 - t * t)                                  # step 3
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "check_bounded_nll_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-check_rng = np.random.default_rng(7)
-check_args = [check_rng.standard_normal((5, 2)),                            # mu     (N = 5, D = 2)
-              np.array([[-3.0, 0.5], [1.2, -0.7], [14.0, 2.0], [-12.0, 0.1], [2.5, -1.5]]),   # raw s, two beyond the bound
-              check_rng.standard_normal((5, 2))]                            # y
-report = check_backward(bounded_nll_forward, my_bounded_nll_backward, check_args, diff=[0, 1])
-print(report)
-assert report.passed, "not yet: check the 1/N and the tanh' factor"
-
-# the same gradients from the library's own backwards, chained
-s_chk, c_bound = bound_forward(check_args[1])
-_, c_nll = gaussian_nll_forward(check_args[0], s_chk, check_args[2])
-lib_dmu, lib_ds = gaussian_nll_backward(1.3, c_nll)
-my_dmu, my_draw = my_bounded_nll_backward(1.3, tuple(check_args))
-exercise_vs_library = max(rel_error(my_dmu, lib_dmu), rel_error(my_draw, bound_backward(lib_ds, c_bound)))
-print(f"max rel. error vs gaussian_nll_backward + bound_backward: {exercise_vs_library:.1e}")
-assert exercise_vs_library < 1e-12, exercise_vs_library
-
-# %% [markdown]
-# ## 8. How robust is the gap signal? (full mode only)
+# ## 7. How robust is the gap signal? (full mode only)
 #
 # One training run is one draw. In full mode we retrain on four more data/initialisation seeds
 # (1200 epochs each). The in-between epistemic signal of MC dropout depends on the problem: an
 # earlier version of `data.make_regression_1d` (mean $\sin(1.5x) + 0.3x$, noise $0.05 + 0.05x^2$,
-# the same gap) gave only about 2x with these settings, while the aleatoric part was learned well.
+# the same gap) gave a much smaller ratio with these settings, while the aleatoric part was learned well.
 
 # %%
 def gap_ratio_and_corr(x, y, sigma_fn, seed):
@@ -433,25 +550,25 @@ else:
 # ## What the notebook showed — checked
 #
 # * **epistemic** variance (MC dropout, fresh masks) in the middle of the gap is several times its
-#   value on the training inputs: more than 2.5x, in both modes. The threshold comes from the
-#   seed-to-seed spread: fast mode (the library's default 3000 steps) gave 3.1–4.7x over 12 seeds
-#   (`tests/test_regression.py`), full mode (1200 epochs) more; 2.5x leaves room for a different
-#   BLAS changing the training trajectory, while a model without fresh masks gives no gap at all;
-# * **aleatoric** std follows the injected noise std on the training region: correlation > 0.8 and
-#   median relative error < 25% (fast mode, this seed and four others: 0.86–0.98 and 3–11%; full
-#   mode: 0.93);
+#   value on the training inputs: more than `RATIO_MIN` times, in both modes. The threshold sits
+#   below the seed-to-seed spread (`tests/test_regression.py` measures it at the library's default
+#   budget; full mode adds four seeds in section 7), while a model without fresh masks gives no
+#   gap at all;
+# * **aleatoric** std follows the injected noise std on the training region (correlation and median
+#   relative error against the thresholds printed below);
 # * the decomposition is exact — $\mathbb E_t[\sigma_t^2] + \operatorname{Var}_t[\mu_t]$ equals the mixture
 #   variance, by formula and by sampling — and the typo'd $\mu_*^2 = \frac1T\sum_t\mu_t^2$ misses the
 #   mixture variance in the gap;
 # * the masks must be fresh: one reused mask gives zero epistemic variance;
 # * classification: agreeing passes have zero mutual information; confident contradicting
-#   passes have $\log 2$ of it and no aleatoric entropy;
-# * your backward of the exercise passes the gradient check and equals the library's.
+#   passes have $\log 2$ of it and no aleatoric entropy.
 
 # %%
 assert epi_ratio > RATIO_MIN, f"epistemic variance gap/training = {epi_ratio:.2f}x, expected > {RATIO_MIN}x"
-assert ale_corr > 0.8, ale_corr
-assert np.median(np.abs(np.sqrt(ale_in) / true_std(x_in) - 1)) < 0.25
+ale_median_err = np.median(np.abs(np.sqrt(ale_in) / true_std(x_in) - 1))
+print(f"thresholds: gap/training > {RATIO_MIN}x, aleatoric corr > {CORR_MIN}, median rel. error < {MEDIAN_ERR_MAX:.0%}")
+assert ale_corr > CORR_MIN, ale_corr
+assert ale_median_err < MEDIAN_ERR_MAX, ale_median_err
 assert max(same_as_library) < 1e-12 and epi_stale.max() < 1e-20
 assert identity_error < 1e-10, identity_error
 assert np.all(np.abs(mixture_var - (ale_lib + epi_lib)[probe]) < 0.02 * mixture_var), mixture_var
@@ -463,4 +580,4 @@ assert np.allclose(H_total, np.log(2)) and H_epi_agree.max() < 1e-12
 if not FAST:
     assert min(seed_ratios) > RATIO_MIN, seed_ratios
 print(f"all checks passed: epistemic gap/training {epi_ratio:.2f}x (> {RATIO_MIN}x), "
-      f"aleatoric corr {ale_corr:.3f}" + ("" if FAST else f", extra seeds {np.round(seed_ratios, 2)}"))
+      f"aleatoric corr {ale_corr:.3f}, median rel. error {ale_median_err:.1%}" + ("" if FAST else f", extra seeds {np.round(seed_ratios, 2)}"))

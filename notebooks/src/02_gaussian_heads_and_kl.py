@@ -14,13 +14,14 @@
 # modalities' distributions together during training.**
 #
 # 1. the Gaussian head and its bounded log-variance (SPEC §2);
-# 2. the KL divergence between diagonal Gaussians, derived step by step and checked
-#    against a Monte Carlo estimate (SPEC §4);
+# 2. the KL divergence between diagonal Gaussians — **exercise 02.1**: derive and implement the
+#    closed form — checked against a Monte Carlo estimate (SPEC §4); **exercise 02.2**: its backward;
 # 3. $L_{UDR}$ (SPEC §4) on the toy problem of SPEC §11, with 2-D embeddings so that we
-#    can *see* the two modalities' Gaussians before and after training;
-# 4. an exercise: write the backward of the KL yourself.
+#    can *see* the two modalities' Gaussians before and after training.
 #
-# Every formula is computed by `mini_eau`; the notebook only calls it.
+# Both exercises come before any training: each is a cell to fill in (in the student notebook it
+# raises `NotImplementedError` until you do), followed by a cell that checks it. Everything else
+# is computed by `mini_eau`; the notebook only calls it.
 
 # %%
 import os
@@ -33,8 +34,6 @@ from mini_eau import EAU, EAUConfig, TrainConfig, fit
 from mini_eau.lab.data import ToyProblem
 from mini_eau.gaussian import S_MAX, S_MIN, bound_backward, bound_forward, gaussian_head_forward, sample_forward
 from mini_eau.gradcheck import check_backward, rel_error
-from mini_eau.kl import (kl_gaussians_backward, kl_gaussians_forward, kl_standard_normal_forward,
-                         udr_loss_backward, udr_loss_forward)
 from mini_eau.layers import gaussian_nll_forward
 
 # %config InlineBackend.figure_format = "png"
@@ -44,6 +43,10 @@ FAST = os.environ.get("MINI_EAU_FAST") == "1"
 rng = np.random.default_rng(2024)          # the one generator behind every draw below
 N_TRAIN, EPOCHS, N_MC = (2000, 20, 20_000) if FAST else (4000, 40, 200_000)
 print(f"FAST={FAST}: {N_TRAIN} training samples, {EPOCHS} epochs, {N_MC} Monte Carlo draws")
+
+# %% nbgrader={"grade": false, "grade_id": "grading_tools", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Grading tools: scripts/build_notebooks.py writes notebooks/src/grading_tools.py into this cell.
+
 
 # %% [markdown]
 # ## 1. The Gaussian head and its bounded log-variance (SPEC §2)
@@ -100,39 +103,79 @@ print("mu =\n", mu_demo.round(3), "\ns =\n", s_demo.round(3), "\nsigma =\n", np.
 # ## 2. The KL divergence between two diagonal Gaussians (SPEC §4)
 #
 # $L_{UDR}$ compares the Gaussians of two modalities with the Kullback–Leibler
-# divergence $\mathrm{KL}(p\|q) = \mathbb E_{z\sim p}[\log p(z) - \log q(z)]$.
-# For $p = \mathcal N(\mu_p, e^{s_p})$ and $q = \mathcal N(\mu_q, e^{s_q})$, diagonal,
-# everything factorises over the $D$ dimensions, so derive it in one dimension and sum.
+# divergence $\mathrm{KL}(p\|q) = \mathbb E_{z\sim p}[\log p(z) - \log q(z)]$, for
+# $p = \mathcal N(\mu_p, \operatorname{diag} e^{s_p})$ and $q = \mathcal N(\mu_q, \operatorname{diag} e^{s_q})$.
 #
-# **Step 1 — the log-densities.**
-# $\log p(z) = -\tfrac12\big[\log 2\pi + s_p + (z-\mu_p)^2 e^{-s_p}\big]$, and the same for $q$.
+# ### Exercise 02.1 (derive and implement a forward): the closed-form KL
 #
-# **Step 2 — their difference.** The $\log 2\pi$ cancels:
+# **Goal:** write `my_kl(mu_p, s_p, mu_q, s_q)`: the inputs are $(N, D)$ arrays, one Gaussian per row;
+# return the $N$ values $\mathrm{KL}(p_i\|q_i)$ in closed form (shape $(N,)$), no sampling. **Key facts:**
+# everything factorises over the $D$ dimensions (derive one dimension, then sum); the log-density is
+# $\log p(z) = -\tfrac12\big[\log 2\pi + s_p + (z-\mu_p)^2 e^{-s_p}\big]$; and under $p$,
+# $\mathbb E_p[(z-\mu_q)^2] = e^{s_p} + (\mu_p-\mu_q)^2$. The hints cell below the exercise has the steps.
+
+# %% nbgrader={"grade": false, "grade_id": "my_kl", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_kl(mu_p, s_p, mu_q, s_q):
+    ### BEGIN SOLUTION
+    # e^{s_p} e^{-s_q} as e^{s_p - s_q}: one exponential of a difference does not overflow
+    per_dim = s_q - s_p + np.exp(s_p - s_q) + (mu_p - mu_q) ** 2 * np.exp(-s_q) - 1.0
+    return 0.5 * np.sum(per_dim, axis=1)
+    ### END SOLUTION
+
+
+# %% [markdown]
+# **Hints** (read only if stuck).
 #
-# $$\log p(z) - \log q(z) = \tfrac12\big[s_q - s_p + (z-\mu_q)^2 e^{-s_q} - (z-\mu_p)^2 e^{-s_p}\big].$$
-#
-# **Step 3 — two expectations under $p$.** $\mathbb E_p[(z-\mu_p)^2] = e^{s_p}$ (the variance), and,
-# writing $z - \mu_q = (z - \mu_p) + (\mu_p - \mu_q)$ and noting the cross term has mean 0,
-#
-# $$\mathbb E_p[(z-\mu_q)^2] = e^{s_p} + (\mu_p-\mu_q)^2 .$$
-#
-# **Step 4 — put together and sum over $d$:**
-#
-# $$\mathrm{KL}(p\|q) = \frac12\sum_d\Big[s_q - s_p + \big(e^{s_p} + (\mu_p-\mu_q)^2\big)e^{-s_q} - 1\Big].$$
-#
-# With $q = \mathcal N(0, I)$ ($\mu_q = 0$, $s_q = 0$) this is the prior term
-# $\tfrac12\sum_d[e^{s} + \mu^2 - 1 - s]$ (`kl_standard_normal_forward`).
-#
-# **Checking it by Monte Carlo.** Draw $z_k = \mu_p + e^{s_p/2}\varepsilon_k$ with
+# 1. The difference of the log-densities — the $\log 2\pi$ cancels:
+#    $\log p(z) - \log q(z) = \tfrac12\big[s_q - s_p + (z-\mu_q)^2 e^{-s_q} - (z-\mu_p)^2 e^{-s_p}\big]$.
+# 2. Two expectations under $p$: $\mathbb E_p[(z-\mu_p)^2] = e^{s_p}$ (the variance), and, writing
+#    $z - \mu_q = (z - \mu_p) + (\mu_p - \mu_q)$ (the cross term has mean 0), $\mathbb E_p[(z-\mu_q)^2] = e^{s_p} + (\mu_p-\mu_q)^2$.
+# 3. Together, summed over $d$:
+#    $\mathrm{KL}(p\|q) = \frac12\sum_d\Big[s_q - s_p + \big(e^{s_p} + (\mu_p-\mu_q)^2\big)e^{-s_q} - 1\Big]$.
+#    Sanity check: it is 0 when $p = q$.
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_kl", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def check_kl(fn):
+    reference = library_answer("mini_eau.kl:kl_gaussians_forward")
+    chk = np.random.default_rng(12)
+    cases = [[chk.standard_normal((6, 3)) for _ in range(4)],                               # N = 6, D = 3
+             [chk.standard_normal((2, 5)), chk.uniform(-4, 4, (2, 5)), chk.standard_normal((2, 5)), chk.uniform(-4, 4, (2, 5))]]
+    refused = ("mini_eau.kl:kl_gaussians_forward", "mini_eau.kl:kl_standard_normal_forward",
+               "mini_eau.kl:udr_loss_forward")
+    with without_library(globals(), *refused):
+        got = [np.asarray(fn(*case)) for case in cases]
+        same = np.asarray(fn(*cases[0][:2], *cases[0][:2]))
+    for k, (case, mine) in enumerate(zip(cases, got)):
+        expected = reference(*case)[0]
+        assert mine.shape == expected.shape, f"not yet: case {k}: shape {mine.shape}, expected {expected.shape} (one KL per row)"
+        err = rel_error(mine, expected)
+        assert err < 1e-10, f"not yet: case {k}: your KL is off (rel. error {err:.1e} vs the library's)"
+    assert np.max(np.abs(same)) < 1e-12, "not yet: KL(p||p) must be 0"
+    print(f"your KL agrees with the library's kl_gaussians_forward on {len(cases)} cases; KL(p||p) = 0")
+
+
+check_kl(my_kl)
+
+# %% [markdown]
+# With $q = \mathcal N(0, I)$ ($\mu_q = 0$, $s_q = 0$) the formula is the prior term
+# $\tfrac12\sum_d[e^{s} + \mu^2 - 1 - s]$ (`kl_standard_normal_forward`). From here on the notebook uses
+# the library's functions — the first of them the one you just wrote.
+
+# %%
+from mini_eau.kl import (kl_gaussians_forward, kl_standard_normal_forward,  # noqa: E402  (after exercise 02.1)
+                         udr_loss_backward, udr_loss_forward)
+
+# %% [markdown]
+# **Checking the closed form by Monte Carlo.** Draw $z_k = \mu_p + e^{s_p/2}\varepsilon_k$ with
 # `sample_forward` (SPEC §3), average $\log p(z_k) - \log q(z_k)$, and attach a standard
 # error $\mathrm{SE} = \operatorname{std}/\sqrt{n}$. The closed form should lie within about
-# 3 SE. The log-density (Step 1) is written out below as the *independent witness*; its
+# 3 SE. The log-density is written out below as the *independent witness*; its
 # batch mean is checked against the library's Gaussian NLL (`layers.gaussian_nll_forward`),
 # which is exactly $-\tfrac1N\sum_k \log p(z_k)$.
 
 # %%
 def log_density(z, mu, s):
-    """log N(z; mu, diag(e^s)), one value per row -- Step 1, the Monte Carlo witness."""
+    """log N(z; mu, diag(e^s)), one value per row -- the log-density above, the Monte Carlo witness."""
     return -0.5 * np.sum(np.log(2 * np.pi) + s + (z - mu) ** 2 * np.exp(-s), axis=1)
 
 
@@ -182,6 +225,68 @@ kl_pp = kl_gaussians_forward(mu_p, s_p, mu_p, s_p)[0][0]
 print(f"KL(p||q) = {kl_pq:.4f}   KL(q||p) = {kl_qp:.4f}   KL(p||p) = {kl_pp:.1e}")
 
 # %% [markdown]
+# ### Exercise 02.2 (derive a backward): the gradients of the KL
+#
+# **Goal:** the gradients of $\mathrm{KL}(p\|q)_i$ (your formula of exercise 02.1) with respect to
+# $\mu_p, s_p, \mu_q, s_q$, given the per-sample upstream gradient `dout` of shape $(N,)$.
+# **Key fact:** each term of the sum involves one $d$ only, so every gradient is elementwise, times
+# `dout[:, None]` (one upstream number per sample, broadcast over $d$). The hints cell below the
+# exercise lists the terms to differentiate.
+#
+# The forward below is the library's `kl_gaussians_forward`; it just keeps the inputs as
+# the cache so your backward can use them. Write the body of `my_kl_backward` (in the student
+# notebook: replace the `raise NotImplementedError(...)` line), then run the check below it: it grades
+# *your* function against central finite differences and against autograd applied to the very
+# same library forward, while the library's own backward is refused.
+
+# %% nbgrader={"grade": false, "grade_id": "kl_forward_with_inputs", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def kl_forward_with_inputs(mu_p, s_p, mu_q, s_q):
+    """The library's forward; the cache is simply the inputs."""
+    kl, _ = kl_gaussians_forward(mu_p, s_p, mu_q, s_q)
+    return kl, (mu_p, s_p, mu_q, s_q)
+
+
+# %% nbgrader={"grade": false, "grade_id": "my_kl_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_kl_backward(dout, cache):
+    mu_p, s_p, mu_q, s_q = cache
+    g = dout[:, None]
+    ### BEGIN SOLUTION
+    # e^{s_p} e^{-s_q} is computed as e^{s_p - s_q}: one exponential of a difference cannot
+    # overflow where a product of two exponentials would
+    delta = mu_p - mu_q
+    inv_q = np.exp(-s_q)
+    ratio = np.exp(s_p - s_q)
+    dmu_p, ds_p = g * delta * inv_q, 0.5 * g * (ratio - 1.0)
+    dmu_q, ds_q = -g * delta * inv_q, 0.5 * g * (1.0 - ratio - delta ** 2 * inv_q)
+    ### END SOLUTION
+    return dmu_p, ds_p, dmu_q, ds_q
+
+
+# %% [markdown]
+# **Hints** (read only if stuck). With $\delta = \mu_p - \mu_q$, differentiate term by term:
+#
+# * $\partial/\partial\mu_p$ of $\tfrac12\delta^2 e^{-s_q}$, and the same for $\mu_q$ (sign!);
+# * $\partial/\partial s_p$ of $\tfrac12(-s_p + e^{s_p}e^{-s_q})$;
+# * $\partial/\partial s_q$ of $\tfrac12(s_q + (e^{s_p} + \delta^2)e^{-s_q})$.
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_kl_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((3, 4)) for _ in range(4)]
+refused = ("mini_eau.kl:kl_gaussians_backward", "mini_eau.kl:udr_loss_backward")
+dout_t = check_rng.standard_normal(3)
+_, lib_cache = kl_gaussians_forward(*check_args)
+_, my_cache = kl_forward_with_inputs(*check_args)
+with without_library(globals(), *refused):
+    report = check_backward(kl_forward_with_inputs, my_kl_backward, check_args)
+    mine = my_kl_backward(dout_t, my_cache)
+print(report)
+assert report.passed, "not yet: compare your formulas with the derivation above"
+# and it agrees with the library's own backward
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(mine, library_answer(refused[0])(dout_t, lib_cache)))
+print(f"max rel. error vs kl_gaussians_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
+
+# %% [markdown]
 # ## 3. L_UDR: pulling the modalities' distributions together (SPEC §4)
 #
 # SUFA's distribution-alignment loss, for a batch of $N$ samples and $M$ modalities, is
@@ -201,8 +306,8 @@ print(f"KL(p||q) = {kl_pq:.4f}   KL(q||p) = {kl_qp:.4f}   KL(p||p) = {kl_pp:.1e}
 # precisions, so confident modalities are pulled together hardest. The $e^{\pm(s^A-s^B)}$ term
 # is minimal at $s^A = s^B$: it also pulls the two **variances** together — which is in tension
 # with letting a noisy modality report a larger $\sigma$. That is one reason the weights matter:
-# EAU's default `lambda_udr` is $10^{-3}$ and the released code uses only one direction with
-# weights $10^{-5}$ / $10^{-3}$ (SPEC §13).
+# EAU's default `lambda_udr` is small (printed in the training cell below), and the released code
+# uses only one direction, with its own small weights (SPEC §13).
 #
 # The library composes exactly these KLs; a quick check on a random stack, and the spring
 # read off its backward:
@@ -226,13 +331,14 @@ print("dL_UDR/dmu^A (library) vs spring + prior pull, delta (e^-sA + e^-sB)/N + 
 # ### Training with L_UDR on the toy problem
 #
 # The toy problem of SPEC §11 has two views A and B of the same latent class, each with its
-# own per-sample noise $s^m \sim U(0, 3)$. We train three otherwise identical EAU models with
-# **2-D embeddings** (`d_embed=2`) so that each Gaussian is an ellipse we can draw:
+# own per-sample noise $s^m \sim U(0, 3)$. We compare three states of otherwise identical EAU models
+# with **2-D embeddings** (`d_embed=2`), so that each Gaussian is an ellipse we can draw — one
+# untrained and two trained:
 #
-# * **before** — the freshly initialised model (same initial parameters for both runs),
+# * **before** — the freshly initialised model (the same initial parameters start both runs),
 # * trained **without** L_UDR (`lambda_udr = 0`),
 # * trained **with** L_UDR (`lambda_udr = 0.1`, `lambda_align = 1`, `lambda_prior = 0.1`;
-#   much larger than the default $10^{-3}$, so the effect is obvious).
+#   far larger than the default `lambda_udr`, printed below, so that the effect is obvious).
 #
 # We measure, on test data with noise 1 in both views, the mean symmetric KL between the two
 # modalities' Gaussians of the same sample (the $\lambda_{\text{align}}$ part of $L_{UDR}$),
@@ -242,6 +348,9 @@ print("dL_UDR/dmu^A (library) vs spring + prior pull, delta (e^-sA + e^-sB)/N + 
 problem = ToyProblem(seed=0)
 train = problem.sample(N_TRAIN, rng)
 test = problem.sample(1000, rng, noise_a=1.0, noise_b=1.0)
+
+
+print(f"EAUConfig's default lambda_udr: {EAUConfig().lambda_udr:g}")
 
 
 def make_model(lambda_udr):
@@ -308,75 +417,17 @@ plt.show()
 # The KL numbers are printed above the panels; the final cell asserts the factor.
 
 # %% [markdown]
-# ## 4. Implement it yourself: the backward of the KL
-#
-# Write the gradients of $\mathrm{KL}(p\|q)_i$ with respect to $\mu_p, s_p, \mu_q, s_q$,
-# given the per-sample upstream gradient `dout` of shape $(N,)$. Differentiate the formula of
-# Step 4 term by term (with $\delta = \mu_p - \mu_q$):
-#
-# * $\partial/\partial\mu_p$ of $\tfrac12\delta^2 e^{-s_q}$, and the same for $\mu_q$ (sign!);
-# * $\partial/\partial s_p$ of $\tfrac12(-s_p + e^{s_p}e^{-s_q})$;
-# * $\partial/\partial s_q$ of $\tfrac12(s_q + (e^{s_p} + \delta^2)e^{-s_q})$.
-#
-# Multiply each by `dout[:, None]` (one upstream number per sample, broadcast over $d$).
-# The forward below is the library's `kl_gaussians_forward`; it just keeps the inputs as
-# the cache so your backward can use them. Write the body of `my_kl_backward` (in the student
-# notebook: replace the `raise NotImplementedError()` line), then run the check below it: it grades
-# *your* function against central finite differences and against autograd applied to the very
-# same library forward.
-
-# %% nbgrader={"grade": false, "grade_id": "kl_forward_with_inputs", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def kl_forward_with_inputs(mu_p, s_p, mu_q, s_q):
-    """The library's forward; the cache is simply the inputs."""
-    kl, _ = kl_gaussians_forward(mu_p, s_p, mu_q, s_q)
-    return kl, (mu_p, s_p, mu_q, s_q)
-
-
-# %% nbgrader={"grade": false, "grade_id": "my_kl_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def my_kl_backward(dout, cache):
-    mu_p, s_p, mu_q, s_q = cache
-    g = dout[:, None]
-    ### BEGIN SOLUTION
-    # e^{s_p} e^{-s_q} is computed as e^{s_p - s_q}: one exponential of a difference cannot
-    # overflow where a product of two exponentials would
-    delta = mu_p - mu_q
-    inv_q = np.exp(-s_q)
-    ratio = np.exp(s_p - s_q)
-    dmu_p, ds_p = g * delta * inv_q, 0.5 * g * (ratio - 1.0)
-    dmu_q, ds_q = -g * delta * inv_q, 0.5 * g * (1.0 - ratio - delta ** 2 * inv_q)
-    ### END SOLUTION
-    return dmu_p, ds_p, dmu_q, ds_q
-
-
-# %% nbgrader={"grade": true, "grade_id": "check_kl_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-check_rng = np.random.default_rng(7)
-check_args = [check_rng.standard_normal((3, 4)) for _ in range(4)]
-report = check_backward(kl_forward_with_inputs, my_kl_backward, check_args)
-print(report)
-assert report.passed, "not yet: compare your formulas with the derivation above"
-# and it agrees with the library's own backward
-_, lib_cache = kl_gaussians_forward(*check_args)
-_, my_cache = kl_forward_with_inputs(*check_args)
-dout_t = check_rng.standard_normal(3)
-exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_kl_backward(dout_t, my_cache),
-                                                         kl_gaussians_backward(dout_t, lib_cache)))
-print(f"max rel. error vs kl_gaussians_backward: {exercise_vs_library:.1e}")
-assert exercise_vs_library < 1e-12, exercise_vs_library
-
-# %% [markdown]
 # ## What the notebook showed — checked
 #
 # * the bound keeps every log-variance in $(-10, 10)$ with slope 1 at the centre;
-# * the closed-form KL lies within 3 Monte Carlo standard errors of $\mathbb E_p[\log p - \log q]$
-#   for every pair, is 0 for equal Gaussians and is not symmetric;
+# * the closed-form KL — yours, then the library's — lies within 3 Monte Carlo standard errors of
+#   $\mathbb E_p[\log p - \log q]$ for every pair, is 0 for equal Gaussians and is not symmetric;
 # * $L_{UDR}$ for two modalities is the Jeffreys divergence plus the prior terms;
 # * training with $L_{UDR}$ makes the mean KL between the modalities a clear factor smaller than
-#   both before training (more than 7x) and after training without it (more than 10x), at a
-#   similar accuracy (above 0.8).
-#
-# The thresholds hold in fast and full mode; they sit well below the seed-to-seed spread (fast mode,
-# this seed and four others): before/with 14–20x (full mode: 30x), without/with 27–67x (full: 86x),
-# accuracy with $L_{UDR}$ 0.89–0.94 and never more than 0.02 from the run without it.
+#   both before training and after training without it, at a similar accuracy. The required
+#   factors and accuracy (`FACTOR_BEFORE`, `FACTOR_WITHOUT`, `ACC_MIN` below, the same in fast and
+#   full mode) sit well below what five seeds gave in fast mode; the cell prints them next to the
+#   measured values.
 
 # %%
 assert np.all(s > S_MIN) and np.all(s < S_MAX) and abs(slope[0, 250] - 1.0) < 1e-12
@@ -386,8 +437,12 @@ assert abs(udr - by_hand) < 1e-12
 kl_before, acc_before = results["before training"]
 kl_without, acc_without = results["trained without L_UDR"]
 kl_with, acc_with = results["trained with L_UDR"]
-assert kl_with < kl_before / 7, (kl_with, kl_before)
-assert kl_with < kl_without / 10, (kl_with, kl_without)
-assert acc_with > acc_without - 0.05 and acc_with > 0.8, (acc_with, acc_without)
+FACTOR_BEFORE, FACTOR_WITHOUT, ACC_MIN, ACC_DROP = 7, 10, 0.8, 0.05      # both modes
+print(f"required: KL before / with > {FACTOR_BEFORE} (measured {kl_before / kl_with:.1f}), "
+      f"without / with > {FACTOR_WITHOUT} (measured {kl_without / kl_with:.1f}), accuracy with L_UDR > {ACC_MIN} "
+      f"(measured {acc_with:.3f}) and at most {ACC_DROP} below the run without it ({acc_without:.3f})")
+assert kl_with < kl_before / FACTOR_BEFORE, (kl_with, kl_before)
+assert kl_with < kl_without / FACTOR_WITHOUT, (kl_with, kl_without)
+assert acc_with > acc_without - ACC_DROP and acc_with > ACC_MIN, (acc_with, acc_without)
 print(f"all checks passed: KL before {kl_before:.2f} -> with L_UDR {kl_with:.2f} "
       f"(factor {kl_before / kl_with:.1f}); without L_UDR {kl_without:.2f} (factor {kl_without / kl_with:.1f})")

@@ -16,11 +16,14 @@
 # The one idea of this notebook: **a modality whose noise rises should lose weight, and how
 # fast it does depends on the weighting rule and the temperature.**
 #
-# 1. the five weighting variants of SPEC §6 on fixed log-variances;
-# 2. the temperature;
+# 1. the paper's weights — **exercise 04.1**: derive and implement them — then the five weighting
+#    variants of SPEC §6 on fixed log-variances, and **exercise 04.2**: read their figure;
+# 2. the temperature, and **exercise 04.3**: the backward of `fuse` for the paper's variant;
 # 3. a trained EAU on the toy problem (SPEC §11): its weight on a modality as we inject noise
-#    into it, and the accuracy of each variant at the highest noise;
-# 4. an exercise: the backward of `fuse` for the paper's variant.
+#    into it, and the accuracy of each variant at the highest noise.
+#
+# All three exercises come before the training: each is a cell to fill in (in the student notebook
+# it raises `NotImplementedError` until you do), followed by a cell that checks it.
 
 # %%
 import os
@@ -30,7 +33,7 @@ import numpy as np
 
 from mini_eau import EAU, EAUConfig, TrainConfig, fit
 from mini_eau.lab.data import TOY_LEVELS, ToyProblem
-from mini_eau.fusion import VARIANTS, fuse_backward, fuse_forward, uncertainty_weights
+from mini_eau.fusion import VARIANTS, fuse_forward
 from mini_eau.gradcheck import check_backward, rel_error
 
 # %config InlineBackend.figure_format = "png"
@@ -41,8 +44,66 @@ rng = np.random.default_rng(4)             # the one generator behind every draw
 N_TRAIN, EPOCHS, N_TEST = (1000, 10, 1000) if FAST else (3000, 30, 2000)
 print(f"FAST={FAST}: {N_TRAIN} training samples, {EPOCHS} epochs, {N_TEST} test samples per noise level")
 
+# %% nbgrader={"grade": false, "grade_id": "grading_tools", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Grading tools: scripts/build_notebooks.py writes notebooks/src/grading_tools.py into this cell.
+
+
 # %% [markdown]
-# ## 1. Five weighting rules on fixed log-variances (SPEC §6)
+# ## 1. The paper's fusion weights
+#
+# ### Exercise 04.1 (derive and implement a forward): $\alpha$ from the log-variances
+#
+# **Goal:** write `my_paper_weights(ss, temperature)`: from a stack of log-variances `ss` of shape
+# $(M, N, D)$ (modality, sample, dimension) return the paper's weights $\alpha_i^m$, shape $(M, N)$,
+# following the formula at the top: $\sigma = e^{s/2}$, $u_i^m$ the mean of $\sigma$ over $d$,
+# $\alpha_i^m = \operatorname{softmax}_m\big(1/(T u_i^m)\big)$. It must stay finite for $s \in [-10, 10]$ and
+# $T = 0.1$ (a logit $1/(T u)$ then reaches about 1500, and $e^{1500}$ overflows). **Key identity:**
+# $\operatorname{softmax}(a) = \operatorname{softmax}(a - c)$ for any constant $c$ shared by the entries.
+# The hints cell below has the steps.
+
+# %% nbgrader={"grade": false, "grade_id": "my_paper_weights", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_paper_weights(ss, temperature=1.0):
+    ### BEGIN SOLUTION
+    u = np.mean(np.exp(ss / 2), axis=2)              # (M, N): mean sigma over d
+    a = 1.0 / (temperature * u)                      # the logits
+    e = np.exp(a - a.max(axis=0, keepdims=True))     # shift by the largest logit of each sample
+    return e / e.sum(axis=0, keepdims=True)          # softmax over the modalities (axis 0)
+    ### END SOLUTION
+
+
+# %% [markdown]
+# **Hints** (read only if stuck). (1) `np.exp(ss / 2)` is $\sigma$; its mean over axis 2 is $u$, shape
+# $(M, N)$. (2) The logits $a = 1/(T u)$. (3) The softmax runs over the **modalities**, axis 0 — each sample's
+# weights sum to 1. (4) Subtract each sample's largest logit before `np.exp`.
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_paper_weights", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def check_paper_weights(fn):
+    reference = library_answer("mini_eau.fusion:uncertainty_weights")
+    chk = np.random.default_rng(14)
+    cases = [(chk.uniform(-2, 2, (2, 5, 4)), 1.0), (chk.uniform(-2, 2, (3, 4, 2)), 0.7),
+             (chk.uniform(-10, 10, (3, 6, 3)), 0.1)]                     # logits up to ~1500
+    with without_library(globals(), "mini_eau.fusion:uncertainty_weights", "mini_eau.fusion:fuse_forward"):
+        got = [np.asarray(fn(ss, temperature=T)) for ss, T in cases]
+    for (ss, T), mine in zip(cases, got):
+        expected = reference(ss, temperature=T, variant="paper")
+        assert mine.shape == expected.shape, f"not yet: T={T}: shape {mine.shape}, expected {expected.shape}"
+        assert np.all(np.isfinite(mine)), f"not yet: T={T}: your weights overflow (use the key identity)"
+        err = np.max(np.abs(mine - expected))
+        assert err < 1e-12, f"not yet: T={T}: weights off by up to {err:.1e} from the library's"
+    print(f"your weights agree with the library's uncertainty_weights(variant='paper') on {len(cases)} stacks")
+
+
+check_paper_weights(my_paper_weights)
+
+# %% [markdown]
+# From here on the notebook uses the library's `uncertainty_weights` — what you just wrote, and its
+# four siblings.
+
+# %%
+from mini_eau.fusion import uncertainty_weights  # noqa: E402  (after exercise 04.1)
+
+# %% [markdown]
+# ### Five weighting rules on fixed log-variances (SPEC §6)
 #
 # Every variant is a softmax over the modalities of a logit $a^m$ that falls as $s^m$ rises:
 #
@@ -72,10 +133,55 @@ for v, style in zip(VARIANTS, ("-", "--", "-.", ":", "-")):
     ax.plot(s_grid, fixed_weights[v][0], style, lw=2, label=v, alpha=0.5 if v == "mean" else 1)
 ax.axvline(0, color="grey", lw=0.5)
 ax.set(xlabel=r"log-variance of modality A, $s^A$ (modality B: $s^B = 0$)", ylabel=r"weight on A, $\alpha^A$",
-       title="fusion weight vs uncertainty, T = 1")
+       title="fusion weight vs uncertainty, T = 1", yticks=np.arange(0, 1.01, 0.1), xticks=np.arange(-4, 8.5, 1))
+ax.grid(alpha=0.3)                                    # exercise 04.2 reads values off this figure
 ax.legend()
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ### Exercise 04.2 (read a figure): where the curves end and where they cut
+#
+# From the figure alone — no computing — read two numbers and write them below:
+#
+# * `paper_weight_at_8`: the weight the `paper` rule still gives modality A at the right end of the
+#   sweep, $s^A = 8$ ($\sigma^A = e^4$, more than fifty times as noisy as B);
+# * `official_cut_at`: the log-variance $s^A$ at which the `official` curve falls through
+#   $\alpha^A = 0.1$.
+#
+# Then explain, in the markdown cell below the check (graded by hand), why the `paper` curve levels
+# off while `precision` goes to 0; the cell after it prints the exact values.
+
+# %% nbgrader={"grade": false, "grade_id": "read_the_figure", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+paper_weight_at_8 = 0.27    # read off the solid curve at the right edge
+official_cut_at = 1.2       # the dash-dot curve crosses 0.1 a little above s = 1
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "check_read_the_figure", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def check_figure_reading(weight_read, cut_read):
+    weights = library_answer("mini_eau.fusion:uncertainty_weights")
+    s_fine = np.linspace(-4, 8, 12001)
+    ss_fine = np.zeros((2, len(s_fine), 1))
+    ss_fine[0, :, 0] = s_fine                                   # A swept, B at s = 0, T = 1: the figure
+    w_paper = weights(ss_fine, 1.0, "paper")[0]
+    w_official = weights(ss_fine, 1.0, "official")[0, :, 0]
+    cut = s_fine[np.argmax(w_official < 0.1)]
+    print(f"read: weight at s^A = 8 {weight_read}, official cut at s^A = {cut_read}")
+    assert abs(weight_read - w_paper[-1]) < 0.03, "not yet: read the solid (paper) curve again at the right edge"
+    assert abs(cut_read - cut) < 0.4, "not yet: where does the official curve cross 0.1?"
+    return w_paper[-1], cut
+
+
+exact_weight_at_8, exact_cut = check_figure_reading(paper_weight_at_8, official_cut_at)
+print(f"exact: {exact_weight_at_8:.3f} and s^A = {exact_cut:.2f}")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "explain_read_the_figure", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# Why it levels off: as $\sigma^A \to \infty$ the paper's logit $1/(T\sigma^A) \to 0$, a finite number, so the
+# noisy modality keeps at least $1/(1 + e^{1/(T\sigma^B)})$ — printed below, with each variant's weight at
+# the right edge. The `precision` logit $-s^A/T$ has no such limit: it goes to $-\infty$, and the weight to 0.
+
+# %%
 floor = 1 / (1 + np.e)
 print(f"at s^A = 8 (sigma^A = {np.exp(4):.0f}):  " + ",  ".join(f"{v} {fixed_weights[v][0, -1]:.3f}" for v in VARIANTS))
 print(f"the paper's weight can never fall below 1/(1 + e^(1/(T sigma^B))) = {floor:.3f} at T = 1")
@@ -86,7 +192,7 @@ print(f"the paper's weight can never fall below 1/(1 + e^(1/(T sigma^B))) = {flo
 #
 # * `paper` / `per_dim` use $1/\sigma$: very sensitive when a modality is **confident** (small
 #   $\sigma$: $1/\sigma$ explodes), but bounded when it is noisy — as $\sigma^A\to\infty$ the logit
-#   $1/(T\sigma^A) \to 0$, so the noisy modality keeps at least $1/(1 + e^{1/(T\sigma^B)})$, here $0.27$.
+#   $1/(T\sigma^A) \to 0$, so the noisy modality keeps at least $1/(1 + e^{1/(T\sigma^B)})$ (printed above).
 #   The temperature (below) is what makes this floor small.
 # * `official` uses $-\sigma^2$: insensitive among small variances (both logits near 0) and a
 #   very sharp cut once $\sigma^2$ reaches a few units.
@@ -110,8 +216,8 @@ for v in VARIANTS:
 #
 # Dividing the logit by $T$ is the usual softmax temperature: $T \to 0$ gives a hard choice of the
 # least uncertain modality, $T \to \infty$ the plain mean. For the paper's rule the floor of the
-# noisy modality is $1/(1 + e^{1/(T\sigma^B)})$: $0.27$ at $T = 1$ but $4.5\cdot10^{-5}$ at $T = 0.1$,
-# which is why EAU's default is `temperature=0.1` (`EAUConfig`).
+# noisy modality is $1/(1 + e^{1/(T\sigma^B)})$: printed below for each temperature — tiny at EAU's
+# default `temperature` (`EAUConfig`, also printed).
 
 # %%
 temps = (0.1, 0.3, 1.0, 3.0)
@@ -126,8 +232,75 @@ ax.legend()
 plt.tight_layout()
 plt.show()
 sharpness = {T: float(np.mean(np.abs(temp_weights[T] - 0.5))) for T in temps}
+print("floor 1/(1 + e^(1/T)) of the noisy modality (sigma^B = 1): "
+      + ", ".join(f"T={T}: {1 / (1 + np.exp(1 / T)):.2g}" for T in temps)
+      + f"; EAUConfig's default temperature: {EAUConfig().temperature}")
 print("mean |alpha^A - 1/2| over the sweep (larger = sharper):",
       ", ".join(f"T={T}: {sharpness[T]:.3f}" for T in temps))
+
+# %% [markdown]
+# ### Exercise 04.3 (derive a backward): `fuse`, paper variant
+#
+# Forward, per sample $i$ (drop the index): $\sigma^m_d = e^{s^m_d/2}$, $u^m = \frac1D\sum_d\sigma^m_d$,
+# $a^m = 1/(T u^m)$, $\alpha = \operatorname{softmax}_m(a)$, $\hat x_d = \sum_m\alpha^m\mu^m_d$.
+# **Goal:** given $g = \partial L/\partial\hat x$ (shape $(N, D)$), return $(\partial L/\partial\mu, \partial L/\partial s)$, both
+# of shape $(M, N, D)$. **Key identity:** the Jacobian of a softmax,
+# $\partial\alpha^k/\partial a^m = \alpha^k(\mathbb 1[k = m] - \alpha^m)$. The hints cell below has the steps.
+#
+# The forward is the library's `fuse_forward(..., variant="paper")`; the cache is the inputs.
+# Write the body of `my_fuse_backward` (in the student notebook: replace the
+# `raise NotImplementedError(...)` line), then run the check below it: it grades *your* function.
+# (For moderate log-variances the direct form of each step is fine; the library's `fuse_backward`
+# computes step 3 as $\alpha^m\sum_k\alpha^k(\gamma^m - \gamma^k)$, equal because $\sum_k\alpha^k = 1$
+# but accurate when a weight saturates at 1, where the direct form leaves rounding noise.)
+
+# %% nbgrader={"grade": false, "grade_id": "fuse_paper_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def fuse_paper_forward(mus, ss, temperature=1.0):
+    """The library's fusion forward (paper variant); the cache is simply the inputs."""
+    fused, _ = fuse_forward(mus, ss, temperature=temperature, variant="paper")
+    return fused, (mus, ss, temperature)
+
+
+# %% nbgrader={"grade": false, "grade_id": "my_fuse_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_fuse_backward(dfused, cache):
+    mus, ss, T = cache
+    ### BEGIN SOLUTION
+    sigma = np.exp(ss / 2)                               # (M, N, D)
+    u = sigma.mean(axis=2)                               # (M, N)
+    a = 1.0 / (T * u)
+    alpha = np.exp(a - a.max(axis=0))
+    alpha /= alpha.sum(axis=0)                           # softmax over modalities
+    dmus = alpha[:, :, None] * dfused[None]              # step 1
+    gamma = np.sum(dfused[None] * mus, axis=2)           # step 2
+    da = alpha * (gamma - np.sum(alpha * gamma, axis=0))  # step 3
+    du = da * (-1.0 / (T * u ** 2))                      # step 4
+    dss = du[:, :, None] * sigma / (2 * ss.shape[2])
+    ### END SOLUTION
+    return dmus, dss
+
+
+# %% [markdown]
+# **Hints** (read only if stuck).
+#
+# 1. $\partial L/\partial\mu^m_d = \alpha^m g_d$ — the means enter linearly;
+# 2. $\gamma^m = \partial L/\partial\alpha^m = \sum_d g_d\,\mu^m_d$;
+# 3. through the softmax, $\partial L/\partial a^m = \alpha^m\big(\gamma^m - \sum_k\alpha^k\gamma^k\big)$;
+# 4. $\partial a^m/\partial u^m = -1/(T (u^m)^2)$ and $\partial u^m/\partial s^m_d = \sigma^m_d/(2D)$.
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_fuse_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+check_args = [check_rng.standard_normal((3, 5, 4)), check_rng.uniform(-2, 2, (3, 5, 4))]   # M = 3, N = 5, D = 4
+_, lib_cache = fuse_forward(*check_args, temperature=0.7, variant="paper")
+_, my_cache = fuse_paper_forward(*check_args, temperature=0.7)
+g_t = check_rng.standard_normal((5, 4))
+with without_library(globals(), "mini_eau.fusion:fuse_backward"):
+    report = check_backward(fuse_paper_forward, my_fuse_backward, check_args, diff=[0, 1], kwargs={"temperature": 0.7})
+    mine = my_fuse_backward(g_t, my_cache)
+print(report)
+assert report.passed, "not yet: check each of the four steps"
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(mine, library_answer("mini_eau.fusion:fuse_backward")(g_t, lib_cache)))
+print(f"max rel. error vs fuse_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-10, exercise_vs_library
 
 # %% [markdown]
 # ## 3. A trained EAU as one modality's noise rises
@@ -187,67 +360,9 @@ plt.show()
 # weight on A falls with it — including at noise 4 and 6, beyond the training range. The
 # paper's rule at $T = 0.1$ cuts the noisy view hardest; the per-dimension rules, at the same
 # temperature, move less; `mean` keeps $\alpha^A = 0.5$ whatever happens and pays for it in
-# accuracy as view A degrades: at noise 6 the noisy view drags the fused representation down.
+# accuracy as view A degrades: at the highest noise the noisy view drags the fused representation down.
 # (This toy comparison trains each variant once, briefly; the full comparison with baselines
 # is `python -m mini_eau demo`.)
-
-# %% [markdown]
-# ## 4. Implement it yourself: the backward of `fuse` (paper variant)
-#
-# Forward, per sample $i$ (drop the index): $\sigma^m_d = e^{s^m_d/2}$, $u^m = \frac1D\sum_d\sigma^m_d$,
-# $a^m = 1/(T u^m)$, $\alpha = \operatorname{softmax}_m(a)$, $\hat x_d = \sum_m\alpha^m\mu^m_d$.
-# Given $g = \partial L/\partial\hat x$ (shape $(N, D)$), derive:
-#
-# 1. $\partial L/\partial\mu^m_d = \alpha^m g_d$ — the means enter linearly;
-# 2. $\gamma^m = \partial L/\partial\alpha^m = \sum_d g_d\,\mu^m_d$;
-# 3. through the softmax, $\partial L/\partial a^m = \alpha^m\big(\gamma^m - \sum_k\alpha^k\gamma^k\big)$;
-# 4. $\partial a^m/\partial u^m = -1/(T (u^m)^2)$ and $\partial u^m/\partial s^m_d = \sigma^m_d/(2D)$.
-#
-# The forward is the library's `fuse_forward(..., variant="paper")`; the cache is the inputs.
-# Write the body of `my_fuse_backward` (in the student notebook: replace the
-# `raise NotImplementedError()` line), then run the check below it: it grades *your* function.
-# (For moderate log-variances the direct form of each step is fine; the library's `fuse_backward`
-# computes step 3 as $\alpha^m\sum_k\alpha^k(\gamma^m - \gamma^k)$, equal because $\sum_k\alpha^k = 1$
-# but accurate when a weight saturates at 1, and $u$ relative to the largest $\sigma$ so that
-# nothing overflows.)
-
-# %% nbgrader={"grade": false, "grade_id": "fuse_paper_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def fuse_paper_forward(mus, ss, temperature=1.0):
-    """The library's fusion forward (paper variant); the cache is simply the inputs."""
-    fused, _ = fuse_forward(mus, ss, temperature=temperature, variant="paper")
-    return fused, (mus, ss, temperature)
-
-
-# %% nbgrader={"grade": false, "grade_id": "my_fuse_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def my_fuse_backward(dfused, cache):
-    mus, ss, T = cache
-    ### BEGIN SOLUTION
-    sigma = np.exp(ss / 2)                               # (M, N, D)
-    u = sigma.mean(axis=2)                               # (M, N)
-    a = 1.0 / (T * u)
-    alpha = np.exp(a - a.max(axis=0))
-    alpha /= alpha.sum(axis=0)                           # softmax over modalities
-    dmus = alpha[:, :, None] * dfused[None]              # step 1
-    gamma = np.sum(dfused[None] * mus, axis=2)           # step 2
-    da = alpha * (gamma - np.sum(alpha * gamma, axis=0))  # step 3
-    du = da * (-1.0 / (T * u ** 2))                      # step 4
-    dss = du[:, :, None] * sigma / (2 * ss.shape[2])
-    ### END SOLUTION
-    return dmus, dss
-
-
-# %% nbgrader={"grade": true, "grade_id": "check_fuse_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-check_rng = np.random.default_rng(7)
-check_args = [check_rng.standard_normal((3, 5, 4)), check_rng.uniform(-2, 2, (3, 5, 4))]   # M = 3, N = 5, D = 4
-report = check_backward(fuse_paper_forward, my_fuse_backward, check_args, diff=[0, 1], kwargs={"temperature": 0.7})
-print(report)
-assert report.passed, "not yet: check each of the four steps"
-_, lib_cache = fuse_forward(*check_args, temperature=0.7, variant="paper")
-_, my_cache = fuse_paper_forward(*check_args, temperature=0.7)
-g_t = check_rng.standard_normal((5, 4))
-exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_fuse_backward(g_t, my_cache), fuse_backward(g_t, lib_cache)))
-print(f"max rel. error vs fuse_backward: {exercise_vs_library:.1e}")
-assert exercise_vs_library < 1e-10, exercise_vs_library
 
 # %% [markdown]
 # ## What the notebook showed — checked
@@ -260,10 +375,8 @@ assert exercise_vs_library < 1e-10, exercise_vs_library
 #   learned uncertainty rising, and uncertainty weighting beats the plain mean at noise 6;
 # * a lower temperature gives sharper weights.
 #
-# The trained-model thresholds hold in fast and full mode and sit well below the seed-to-seed spread
-# (fast mode, this seed and four others; full mode, this seed): the weight on A falls by 0.48–0.55
-# (full: 0.45), the learned $u^A$ grows 1.8–2.6x, the other variants' weights fall by 0.19–0.27, and
-# uncertainty weighting beats the plain mean at noise 6 by 0.28–0.31 (full: 0.29).
+# The trained-model thresholds (named constants in the cell below, the same in fast and full mode)
+# sit well below what five seeds gave in fast mode; the cell prints each next to its measured value.
 
 # %%
 for v in VARIANTS:
@@ -273,12 +386,18 @@ for v in VARIANTS:
     if v != "mean":
         assert np.all(np.diff(fixed_weights[v][0]) <= 1e-15) and fixed_weights[v][0, 0] > fixed_weights[v][0, -1] + 0.2, v
 assert all(np.allclose(s, 1.0, atol=1e-12) for s in weight_sums)
-assert weight_a["paper"][0] > weight_a["paper"][-1] + 0.35, weight_a["paper"]
+PAPER_FALL, U_GROWTH, OTHER_FALL, ACC_GAIN = 0.35, 1.5, 0.1, 0.2      # both modes
+others = ("per_dim", "official", "precision")
+print(f"weight on A, noise 0 -> 6: paper falls by {weight_a['paper'][0] - weight_a['paper'][-1]:.3f} (> {PAPER_FALL}); "
+      + ", ".join(f"{v} by {weight_a[v][0] - weight_a[v][-1]:.3f}" for v in others) + f" (> {OTHER_FALL} each)")
+print(f"learned u^A grows {u_paper[-1, 0] / u_paper[0, 0]:.2f}x (> {U_GROWTH}x); at noise 6 paper beats mean by "
+      f"{accuracy['paper'][-1] - accuracy['mean'][-1]:.3f} (> {ACC_GAIN})")
+assert weight_a["paper"][0] > weight_a["paper"][-1] + PAPER_FALL, weight_a["paper"]
 assert np.all(np.diff(weight_a["paper"]) < 0), weight_a["paper"]
-assert u_paper[-1, 0] > 1.5 * u_paper[0, 0], u_paper
-for v in ("per_dim", "official", "precision"):
-    assert weight_a[v][0] > weight_a[v][-1] + 0.1, (v, weight_a[v])
-assert accuracy["paper"][-1] > accuracy["mean"][-1] + 0.2, (accuracy["paper"][-1], accuracy["mean"][-1])
+assert u_paper[-1, 0] > U_GROWTH * u_paper[0, 0], u_paper
+for v in others:
+    assert weight_a[v][0] > weight_a[v][-1] + OTHER_FALL, (v, weight_a[v])
+assert accuracy["paper"][-1] > accuracy["mean"][-1] + ACC_GAIN, (accuracy["paper"][-1], accuracy["mean"][-1])
 assert all(sharpness[T1] > sharpness[T2] for T1, T2 in zip(temps, temps[1:])), sharpness
 assert np.all(np.abs(temp_weights[0.1] - 0.5) >= np.abs(temp_weights[1.0] - 0.5) - 1e-12)
 print(f"all checks passed: trained weight on A {weight_a['paper'][0]:.3f} (noise 0) -> {weight_a['paper'][-1]:.3f} "

@@ -12,11 +12,14 @@
 # Raising $\beta$ buys compression; past a point it starts buying it with accuracy.
 #
 # 1. $L_{\text{VIB}}$ derived from the information bottleneck, and what $\beta$ trades;
+#    **exercise 05.1**: find the planted bug in a function that measures the nats a code keeps;
+#    **exercise 05.2**: the backward of `vib_loss`;
 # 2. a $\beta$ sweep: EAU trained on the toy problem (SPEC §11) at ten values of $\beta$ — accuracy
 #    and KL (in nats) against $\beta$, and the two against each other;
-# 3. which dimensions of the code switch off;
-# 4. EAU's VIB term is exactly `mini_eau.vib.vib_loss_forward`;
-# 5. an exercise: the backward of `vib_loss`.
+# 3. which dimensions of the code switch off.
+#
+# Both exercises come before the sweep (which trains many models): each is a cell to fill in (in the
+# student notebook it raises `NotImplementedError` until you do), followed by a cell that checks it.
 
 # %%
 import contextlib
@@ -30,9 +33,8 @@ from mini_eau.lab.data import ToyProblem
 from mini_eau.lab.demo import FAST_SETTINGS, SETTINGS as DEMO_SETTINGS
 from mini_eau.gaussian import S_MAX, S_MIN
 from mini_eau.gradcheck import check_backward, rel_error
-from mini_eau.kl import kl_standard_normal_forward
 from mini_eau.lab.metrics import accuracy, nll, spearman
-from mini_eau.vib import vib_loss_backward, vib_loss_forward
+from mini_eau.vib import vib_loss_forward
 
 try:  # ships with scikit-learn
     from threadpoolctl import threadpool_limits
@@ -51,12 +53,16 @@ plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 FAST = os.environ.get("MINI_EAU_FAST") == "1"
 rng = np.random.default_rng(5)                     # the one generator behind every draw below
 SETTINGS = FAST_SETTINGS if FAST else DEMO_SETTINGS  # the demo's sizes and budget (fast or full)
-EPOCHS = SETTINGS.epochs(SETTINGS.n_train)         # about SETTINGS.steps steps: 27 epochs of 1500 (fast), 48 of 4000 (full)
+EPOCHS = SETTINGS.epochs(SETTINGS.n_train)         # the demo's number of steps, in epochs of this training set
 N_SEEDS = 1 if FAST else 3                         # training seeds per beta
 N_TEST, TEST_NOISE = 2000, 0.5
 BETAS = 10.0 ** np.arange(-4.0, 0.75, 0.5)          # 1e-4, 3e-4, ..., 1, 3.2
 print(f"FAST={FAST}: {SETTINGS.n_train} training samples, {EPOCHS} epochs, {N_SEEDS} seed(s) "
       f"x {len(BETAS)} values of beta")
+
+# %% nbgrader={"grade": false, "grade_id": "grading_tools", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Grading tools: scripts/build_notebooks.py writes notebooks/src/grading_tools.py into this cell.
+
 
 # %% [markdown]
 # ## 1. From the information bottleneck to $L_{\text{VIB}}$ (SPEC §7)
@@ -89,7 +95,7 @@ print(f"FAST={FAST}: {SETTINGS.n_train} training samples, {EPOCHS} epochs, {N_SE
 # exchange rate: one nat kept about $\hat x$ must lower the task loss by at least $\beta$ nats to
 # pay for itself. Two landmarks:
 #
-# * the label carries at most $H(y) = \log K$ nats ($\log 4 = 1.39$ here). A code with much more KL
+# * the label carries at most $H(y) = \log K$ nats ($K = 4$ classes here; section 2 prints $\log K$). A code with much more KL
 #   than that is keeping details of $\hat x$ that cannot help predict $y$ — the "redundancy" VIB is
 #   meant to squeeze out. Small $\beta$ lets it keep them;
 # * at $\beta \ge 1$ no information pays. Since the code sees only $\hat x$,
@@ -100,6 +106,156 @@ print(f"FAST={FAST}: {SETTINGS.n_train} training samples, {EPOCHS} epochs, {N_SE
 #
 # Between the two lies a range where $\beta$ compresses without hurting accuracy. EAU's default is
 # $\beta = 10^{-3}$ (Alemi et al. and the released code).
+
+# %% [markdown]
+# ### Exercise 05.1 (find the planted bug): how many nats does a code keep?
+#
+# The function below is meant to return the compression term of $L_{\text{VIB}}$ without $\beta$: the
+# batch mean of $\mathrm{KL}(q(z_f\mid\hat x_i)\,\|\,\mathcal N(0, I))$, in nats, for codes given as $(N, D)$
+# arrays of means and log-variances. It runs, its value is never negative, it is 0 for the prior —
+# and it has **one** bug. Find it (try it on a Gaussian whose KL you can compute by hand), then write
+# the corrected function as `my_code_kl`, and explain in the markdown cell below the check (graded by
+# hand) what the bug would do to $\beta$.
+
+# %% nbgrader={"grade": false, "grade_id": "buggy_code_kl", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def buggy_code_kl(mu_f, s_f):
+    # the batch mean of KL(N(mu_f, diag e^s_f) || N(0, I)), in nats -- with one planted bug
+    per_entry = 0.5 * (np.exp(s_f) + mu_f ** 2 - 1.0 - s_f)
+    return float(np.mean(per_entry))
+
+
+# %% nbgrader={"grade": false, "grade_id": "my_code_kl", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_code_kl(mu_f, s_f):
+    ### BEGIN SOLUTION
+    # the KL of a diagonal Gaussian is a SUM over its D dimensions; only the batch is averaged
+    per_entry = 0.5 * (np.exp(s_f) + mu_f ** 2 - 1.0 - s_f)
+    return float(np.mean(np.sum(per_entry, axis=1)))
+    ### END SOLUTION
+
+
+# %% [markdown]
+# **Hints** (read only if stuck). Take $\mu = 0$ and $s = \log 2$ in every one of $D$ dimensions: each
+# dimension contributes $\tfrac12(2 - 1 - \log 2)$ nats, and a code that keeps $D$ dimensions keeps $D$ times
+# that. What does `buggy_code_kl` return for $D = 1$ and for $D = 8$?
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_code_kl", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def check_code_kl(fn):
+    reference = library_answer("mini_eau.kl:kl_standard_normal_forward")
+    chk = np.random.default_rng(15)
+    cases = [(chk.standard_normal((6, 3)), chk.uniform(-2, 2, (6, 3))),
+             (chk.standard_normal((4, 8)), chk.uniform(-3, 1, (4, 8))),
+             (np.zeros((5, 8)), np.full((5, 8), np.log(2.0)))]                   # the hand case, D = 8
+    refused = ("mini_eau.kl:kl_standard_normal_forward", "mini_eau.kl:kl_gaussians_forward",
+               "mini_eau.kl:udr_loss_forward", "mini_eau.vib:vib_loss_forward")
+    with without_library(globals(), *refused):
+        got = [fn(mu, s) for mu, s in cases]
+    for (mu, s), mine in zip(cases, got):
+        expected = float(reference(mu, s)[0].mean())
+        assert np.ndim(mine) == 0, "not yet: return one number (the batch mean)"
+        assert abs(mine - expected) < 1e-10 * max(1.0, abs(expected)), \
+            f"not yet: D={mu.shape[1]}: {float(mine):.4f} nats, expected {expected:.4f} (ratio {float(mine) / expected:.3f})"
+    print(f"fixed: your code KL agrees with the library on {len(cases)} cases "
+          f"(the buggy one gave {buggy_code_kl(*cases[-1]):.4f} instead of {got[-1]:.4f} nats on the hand case)")
+
+
+check_code_kl(my_code_kl)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "explain_my_code_kl", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# **What the bug does:** `np.mean` averages over the code's dimensions as well as the batch, so the
+# nats come out $D$ times too small — and $\beta$, the price of a nat, would act $D$ times too weakly:
+# the bottleneck would let the code keep $D$ times more than the $\beta$ written in the config pays for.
+
+# %% [markdown]
+# From here on the notebook measures the nats with the library's `kl_standard_normal_forward`.
+
+# %%
+from mini_eau.kl import kl_standard_normal_forward  # noqa: E402  (after exercise 05.1)
+
+# %% [markdown]
+# ### Exercise 05.2 (derive a backward): `vib_loss`, classification
+#
+# Forward, with $N$ samples, $c = \tfrac12(s_{\max}+s_{\min}) = 0$, $r = \tfrac12(s_{\max}-s_{\min}) = 10$:
+#
+# $$\mu = xW_\mu + b_\mu,\quad \tilde s = xW_s + b_s,\quad s = c + r\tanh\tfrac{\tilde s - c}{r},\quad
+#   z = \mu + e^{s/2}\odot\varepsilon,\quad a = zW_{\text{out}} + b_{\text{out}},$$
+#
+# $$L = \frac1N\sum_i -\log\operatorname{softmax}(a_i)_{y_i} + \frac{\beta}{N}\sum_i \tfrac12\sum_d\left[e^{s_{id}} + \mu_{id}^2 - 1 - s_{id}\right].$$
+#
+# **Goal:** given $\bar L$ = `dout`, the gradients of $L$ with respect to the seven parameters and
+# inputs below. **Key facts:** the gradient of softmax cross-entropy with respect to the logits is
+# $\frac{\bar L}{N}(p - \text{one-hot})$; the sample $z$ **and** the KL term both reach $\mu$ and $s$; and
+# $\frac{\mathrm d}{\mathrm dx}\tanh x = 1 - \tanh^2 x$. The hints cell below the exercise has the five steps.
+#
+# The forward is the library's `vib_loss_forward`; the cache is the inputs. Return the seven
+# gradients $(x, W_\mu, b_\mu, W_s, b_s, W_{\text{out}}, b_{\text{out}})$. Write the body of
+# `my_vib_backward` (in the student notebook: replace the `raise NotImplementedError(...)` line), then
+# run the check below it: it grades *your* function.
+
+# %% nbgrader={"grade": false, "grade_id": "vib_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def vib_forward(x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta=1e-3):
+    """The library's VIB loss (SPEC §7, classification); the cache is the inputs."""
+    loss, _ = vib_loss_forward(x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta=beta, task="classification")
+    return loss, (x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta)
+
+
+# %% nbgrader={"grade": false, "grade_id": "my_vib_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def my_vib_backward(dout, cache):
+    x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta = cache
+    ### BEGIN SOLUTION
+    n = x.shape[0]
+    c, r = 0.5 * (S_MAX + S_MIN), 0.5 * (S_MAX - S_MIN)
+    mu = x @ W_mu + b_mu
+    t = np.tanh((x @ W_s + b_s - c) / r)
+    s = c + r * t
+    sd = np.exp(s / 2)
+    z = mu + sd * eps
+    a = z @ W_out + b_out
+    p = np.exp(a - a.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    da = dout * (p - (np.arange(a.shape[1])[None, :] == y[:, None])) / n          # step 1
+    dW_out, db_out, dz = z.T @ da, da.sum(axis=0), da @ W_out.T                      # step 2
+    dmu = dz + dout * beta / n * mu                                                   # step 3
+    ds = dz * 0.5 * sd * eps + dout * beta / n * 0.5 * (np.exp(s) - 1.0)
+    g = ds * (1.0 - t * t)                                                            # step 4
+    dx = dmu @ W_mu.T + g @ W_s.T                                                     # step 5
+    return dx, x.T @ dmu, dmu.sum(axis=0), x.T @ g, g.sum(axis=0), dW_out, db_out
+    ### END SOLUTION
+
+
+# %% [markdown]
+# **Hints** (read only if stuck). Given $\bar L$ = `dout`, derive in this order (each line uses the ones above):
+#
+# 1. cross-entropy: $\partial L/\partial a_{ik} = \frac{\bar L}{N}(p_{ik} - \mathbb 1[k = y_i])$, $p = \operatorname{softmax}(a)$;
+# 2. decoder: $\partial L/\partial W_{\text{out}} = z^\top\,\partial L/\partial a$, $\partial L/\partial b_{\text{out}} = \sum_i \partial L/\partial a_i$,
+#    $\partial L/\partial z = \partial L/\partial a\;W_{\text{out}}^\top$;
+# 3. sample **and** KL both reach $\mu$ and $s$ (the KL part: $\partial\,\mathrm{KL}_i/\partial\mu = \mu$,
+#    $\partial\,\mathrm{KL}_i/\partial s = \tfrac12(e^{s} - 1)$):
+#    $\partial L/\partial\mu = \partial L/\partial z + \frac{\beta\bar L}{N}\mu$,
+#    $\partial L/\partial s = \partial L/\partial z\odot\tfrac12 e^{s/2}\varepsilon + \frac{\beta\bar L}{N}\tfrac12(e^{s} - 1)$;
+# 4. bound: $g = \partial L/\partial s\odot\left(1 - \tanh^2\frac{\tilde s - c}{r}\right)$;
+# 5. encoder: $\partial L/\partial x = \partial L/\partial\mu\,W_\mu^\top + g\,W_s^\top$,
+#    $\partial L/\partial W_\mu = x^\top\partial L/\partial\mu$, $\partial L/\partial b_\mu = \sum_i\partial L/\partial\mu_i$,
+#    $\partial L/\partial W_s = x^\top g$, $\partial L/\partial b_s = \sum_i g_i$.
+
+# %% nbgrader={"grade": true, "grade_id": "check_my_vib_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+check_rng = np.random.default_rng(7)
+N_CHK, D_IN, D_Z, K_CHK = 6, 5, 3, 4
+check_args = [check_rng.standard_normal((N_CHK, D_IN)),
+              check_rng.standard_normal((D_IN, D_Z)) / np.sqrt(D_IN), check_rng.standard_normal(D_Z),
+              0.5 * check_rng.standard_normal((D_IN, D_Z)), check_rng.standard_normal(D_Z),
+              check_rng.standard_normal((D_Z, K_CHK)), check_rng.standard_normal(K_CHK),
+              check_rng.standard_normal((N_CHK, D_Z)), check_rng.integers(0, K_CHK, N_CHK)]
+check_kwargs = {"beta": 0.3}                          # large enough that the KL part matters in the check
+_, lib_cache = vib_loss_forward(*check_args, **check_kwargs)
+_, my_cache = vib_forward(*check_args, **check_kwargs)
+with without_library(globals(), "mini_eau.vib:vib_loss_backward"):
+    report = check_backward(vib_forward, my_vib_backward, check_args, diff=list(range(7)), kwargs=check_kwargs)
+    mine = my_vib_backward(0.7, my_cache)
+print(report)
+assert report.passed, "not yet: check each of the five steps"
+exercise_vs_library = max(rel_error(a, b) for a, b in zip(mine, library_answer("mini_eau.vib:vib_loss_backward")(0.7, lib_cache)))
+print(f"max rel. error vs vib_loss_backward: {exercise_vs_library:.1e}")
+assert exercise_vs_library < 1e-12, exercise_vs_library
 
 # %% [markdown]
 # ## 2. A $\beta$ sweep with EAU on the toy problem
@@ -171,21 +327,22 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Read the two panels together. From $\beta = 10^{-4}$ to $10^{-1}$ the KL falls by an order of
-# magnitude — the code throws away most of what it kept about $\hat x$ — while the accuracy does not
-# move: those nats were redundant. Between $\beta = 0.1$ and $1$ the KL falls through $\log K$, the
+# Read the two panels together. From $\beta = 10^{-4}$ to $10^{-1}$ the KL falls steeply — the code
+# throws away most of what it kept about $\hat x$ — while the accuracy barely moves (the table above):
+# those nats were redundant. Between $\beta = 0.1$ and $1$ the KL falls through $\log K$, the
 # most the label could need; now compression costs: the cross-entropy rises first (predictions grow
 # less confident, see the table), then the accuracy follows. At $\beta \ge 1$ the code has collapsed
 # onto the prior (KL $\approx 0$) and the classifier falls to chance — in full mode it predicts one
 # class for everything, exactly the optimum the bound of §1 predicts (the short fast-mode training
 # only gets part of the way there at $\beta = 1$). Note how sharp the cliff is: EAU's default
-# $\beta = 10^{-3}$ sits far on the safe side.
+# $\beta$ (printed below) sits far on the safe side.
 #
 # The same numbers as a **rate–distortion** curve: the KL ("rate", nats kept) on the x-axis, the test
 # cross-entropy ("distortion") on the y-axis, one point per $\beta$. A code can only lower the
 # cross-entropy below $H(y) = \log K$ (the loss of guessing the class frequencies) by keeping nats.
 
 # %%
+print(f"EAUConfig's default beta: {EAUConfig().beta:g}")
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
 ax.plot(kl.mean(axis=1), ce.mean(axis=1), "-o", color="C2")
 ax.set_xscale("symlog", linthresh=0.1)           # linear near 0 (the collapsed codes), logarithmic above
@@ -222,117 +379,39 @@ plt.show()
 print("dimensions with KL > 0.1 nat:", dict(zip([f"{b:.0e}" for b in BETAS], active.tolist())))
 
 # %% [markdown]
-# ## 4. Implement it yourself: the backward of `vib_loss` (classification)
-#
-# Forward, with $N$ samples, $c = \tfrac12(s_{\max}+s_{\min}) = 0$, $r = \tfrac12(s_{\max}-s_{\min}) = 10$:
-#
-# $$\mu = xW_\mu + b_\mu,\quad \tilde s = xW_s + b_s,\quad s = c + r\tanh\tfrac{\tilde s - c}{r},\quad
-#   z = \mu + e^{s/2}\odot\varepsilon,\quad a = zW_{\text{out}} + b_{\text{out}},$$
-#
-# $$L = \frac1N\sum_i -\log\operatorname{softmax}(a_i)_{y_i} + \frac{\beta}{N}\sum_i \tfrac12\sum_d\left[e^{s_{id}} + \mu_{id}^2 - 1 - s_{id}\right].$$
-#
-# Given $\bar L$ = `dout`, derive in this order (each line uses the ones above):
-#
-# 1. cross-entropy: $\partial L/\partial a_{ik} = \frac{\bar L}{N}(p_{ik} - \mathbb 1[k = y_i])$, $p = \operatorname{softmax}(a)$;
-# 2. decoder: $\partial L/\partial W_{\text{out}} = z^\top\,\partial L/\partial a$, $\partial L/\partial b_{\text{out}} = \sum_i \partial L/\partial a_i$,
-#    $\partial L/\partial z = \partial L/\partial a\;W_{\text{out}}^\top$;
-# 3. sample **and** KL both reach $\mu$ and $s$ (the KL part: $\partial\,\mathrm{KL}_i/\partial\mu = \mu$,
-#    $\partial\,\mathrm{KL}_i/\partial s = \tfrac12(e^{s} - 1)$):
-#    $\partial L/\partial\mu = \partial L/\partial z + \frac{\beta\bar L}{N}\mu$,
-#    $\partial L/\partial s = \partial L/\partial z\odot\tfrac12 e^{s/2}\varepsilon + \frac{\beta\bar L}{N}\tfrac12(e^{s} - 1)$;
-# 4. bound: $g = \partial L/\partial s\odot\left(1 - \tanh^2\frac{\tilde s - c}{r}\right)$;
-# 5. encoder: $\partial L/\partial x = \partial L/\partial\mu\,W_\mu^\top + g\,W_s^\top$,
-#    $\partial L/\partial W_\mu = x^\top\partial L/\partial\mu$, $\partial L/\partial b_\mu = \sum_i\partial L/\partial\mu_i$,
-#    $\partial L/\partial W_s = x^\top g$, $\partial L/\partial b_s = \sum_i g_i$.
-#
-# The forward is the library's `vib_loss_forward`; the cache is the inputs. Return the seven
-# gradients $(x, W_\mu, b_\mu, W_s, b_s, W_{\text{out}}, b_{\text{out}})$. Write the body of
-# `my_vib_backward` (in the student notebook: replace the `raise NotImplementedError()` line), then
-# run the check below it: it grades *your* function.
-
-# %% nbgrader={"grade": false, "grade_id": "vib_forward", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def vib_forward(x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta=1e-3):
-    """The library's VIB loss (SPEC §7, classification); the cache is the inputs."""
-    loss, _ = vib_loss_forward(x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta=beta, task="classification")
-    return loss, (x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta)
-
-
-# %% nbgrader={"grade": false, "grade_id": "my_vib_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def my_vib_backward(dout, cache):
-    x, W_mu, b_mu, W_s, b_s, W_out, b_out, eps, y, beta = cache
-    ### BEGIN SOLUTION
-    n = x.shape[0]
-    c, r = 0.5 * (S_MAX + S_MIN), 0.5 * (S_MAX - S_MIN)
-    mu = x @ W_mu + b_mu
-    t = np.tanh((x @ W_s + b_s - c) / r)
-    s = c + r * t
-    sd = np.exp(s / 2)
-    z = mu + sd * eps
-    a = z @ W_out + b_out
-    p = np.exp(a - a.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    da = dout * (p - (np.arange(a.shape[1])[None, :] == y[:, None])) / n          # step 1
-    dW_out, db_out, dz = z.T @ da, da.sum(axis=0), da @ W_out.T                      # step 2
-    dmu = dz + dout * beta / n * mu                                                   # step 3
-    ds = dz * 0.5 * sd * eps + dout * beta / n * 0.5 * (np.exp(s) - 1.0)
-    g = ds * (1.0 - t * t)                                                            # step 4
-    dx = dmu @ W_mu.T + g @ W_s.T                                                     # step 5
-    return dx, x.T @ dmu, dmu.sum(axis=0), x.T @ g, g.sum(axis=0), dW_out, db_out
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "check_vib_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-check_rng = np.random.default_rng(7)
-N_CHK, D_IN, D_Z, K_CHK = 6, 5, 3, 4
-check_args = [check_rng.standard_normal((N_CHK, D_IN)),
-              check_rng.standard_normal((D_IN, D_Z)) / np.sqrt(D_IN), check_rng.standard_normal(D_Z),
-              0.5 * check_rng.standard_normal((D_IN, D_Z)), check_rng.standard_normal(D_Z),
-              check_rng.standard_normal((D_Z, K_CHK)), check_rng.standard_normal(K_CHK),
-              check_rng.standard_normal((N_CHK, D_Z)), check_rng.integers(0, K_CHK, N_CHK)]
-check_kwargs = {"beta": 0.3}                          # large enough that the KL part matters in the check
-report = check_backward(vib_forward, my_vib_backward, check_args, diff=list(range(7)), kwargs=check_kwargs)
-print(report)
-assert report.passed, "not yet: check each of the five steps"
-_, lib_cache = vib_loss_forward(*check_args, **check_kwargs)
-_, my_cache = vib_forward(*check_args, **check_kwargs)
-exercise_vs_library = max(rel_error(a, b) for a, b in zip(my_vib_backward(0.7, my_cache),
-                                                         vib_loss_backward(0.7, lib_cache)))
-print(f"max rel. error vs vib_loss_backward: {exercise_vs_library:.1e}")
-assert exercise_vs_library < 1e-12, exercise_vs_library
-
-# %% [markdown]
 # ## What the notebook showed — checked
 #
-# * **compression:** the mean KL of the code falls as $\beta$ grows — by more than a factor 200
-#   from the smallest to the largest $\beta$, and (almost) monotonically along the sweep;
-# * **the cost:** at the smallest $\beta$ the model is accurate on the clean-ish test set (> 0.9);
-#   at $\beta \ge 1$ the code has collapsed (KL under 0.3 nat) and at the largest $\beta$ accuracy has
-#   fallen towards chance (below 0.55, and by more than 0.4);
+# * **compression:** the mean KL of the code falls as $\beta$ grows — by more than a factor
+#   `KL_FACTOR` from the smallest to the largest $\beta$, and (almost) monotonically along the sweep;
+# * **the cost:** at the smallest $\beta$ the model is accurate on the clean-ish test set (above
+#   `ACC_SMALL`); at $\beta \ge 1$ the code has collapsed (KL under `KL_COLLAPSED` nat) and at the
+#   largest $\beta$ accuracy has fallen towards chance (below `ACC_BIG`, and by more than `ACC_FALL`);
 # * **the free range:** from $\beta = 10^{-4}$ to $10^{-2}$ the KL drops by more than half while the
-#   accuracy stays within 0.03;
+#   accuracy stays within `ACC_FREE`;
 # * whole code dimensions switch off as $\beta$ grows.
 #
-# The thresholds hold in fast and full mode and sit below the seed-to-seed spread (fast mode,
-# this seed and four others, i.e. the generator seeded 1–5; full mode, this seed): the KL falls by
-# a factor 3600–25000 and is below 0.05 nat for every $\beta \ge 1$; accuracy is 0.97–0.98 at the
-# smallest $\beta$, 0.24–0.46 at the largest (chance: 0.25), and moves by at most 0.004 up to
-# $\beta = 10^{-2}$, where the KL has already fallen to 0.26–0.31 of its value. Full mode (3
-# training seeds averaged): a factor $2\cdot10^5$, KL at most 0.001 nat for $\beta \ge 1$, accuracy
-# 0.98 → 0.27, and 0.22 of the KL left at $10^{-2}$ with accuracy unchanged. (At $\beta = 1$
-# alone, fast mode's short training leaves between 0.28 and 0.83 accuracy, depending on the seed:
-# no check there.)
+# The thresholds are the same in fast and full mode and sit below the seed-to-seed spread measured
+# over five seeds in fast mode (and this seed in full mode); the cell below prints each next to the
+# measured value. (At $\beta = 1$ alone fast mode's short training leaves an accuracy that depends on
+# the seed: no check there.)
 
 # %%
 kl_mean, acc_mean = kl.mean(axis=1), acc.mean(axis=1)
 i_small, i_big = 0, len(BETAS) - 1
 i_1e2 = int(np.argmin(np.abs(BETAS - 1e-2)))
-assert kl_mean[i_small] > 200 * kl_mean[i_big], kl_mean
+KL_FACTOR, ACC_SMALL, KL_COLLAPSED, ACC_BIG, ACC_FALL, ACC_FREE = 200, 0.9, 0.3, 0.55, 0.4, 0.03   # both modes
+print(f"KL smallest/largest beta: {kl_mean[i_small] / kl_mean[i_big]:.3g} (> {KL_FACTOR}); accuracy at the smallest "
+      f"{acc_mean[i_small]:.3f} (> {ACC_SMALL}), at the largest {acc_mean[i_big]:.3f} (< {ACC_BIG}); max KL for "
+      f"beta >= 1: {kl_mean[BETAS >= 1].max():.2g} (< {KL_COLLAPSED}); at beta = 1e-2 the KL keeps "
+      f"{kl_mean[i_1e2] / kl_mean[i_small]:.2f} of its value, accuracy moves {abs(acc_mean[i_1e2] - acc_mean[i_small]):.3f} "
+      f"(< {ACC_FREE})")
+assert kl_mean[i_small] > KL_FACTOR * kl_mean[i_big], kl_mean
 assert np.all(np.diff(kl_mean) < 0.1 * kl_mean[:-1]), kl_mean                 # never rises by more than 10%
 assert spearman(BETAS, kl_mean) < -0.9, spearman(BETAS, kl_mean)            # rank correlation: a cliff is fine
-assert acc_mean[i_small] > 0.9, acc_mean
-assert acc_mean[i_big] < 0.55 and acc_mean[i_big] < acc_mean[i_small] - 0.4, acc_mean
-assert kl_mean[BETAS >= 1].max() < 0.3, kl_mean
-assert kl_mean[i_1e2] < 0.5 * kl_mean[i_small] and abs(acc_mean[i_1e2] - acc_mean[i_small]) < 0.03, (kl_mean, acc_mean)
+assert acc_mean[i_small] > ACC_SMALL, acc_mean
+assert acc_mean[i_big] < ACC_BIG and acc_mean[i_big] < acc_mean[i_small] - ACC_FALL, acc_mean
+assert kl_mean[BETAS >= 1].max() < KL_COLLAPSED, kl_mean
+assert kl_mean[i_1e2] < 0.5 * kl_mean[i_small] and abs(acc_mean[i_1e2] - acc_mean[i_small]) < ACC_FREE, (kl_mean, acc_mean)
 assert active[i_small] > active[i_big], active
 print(f"all checks passed: KL {kl_mean[i_small]:.2f} -> {kl_mean[i_big]:.1e} nats, "
       f"accuracy {acc_mean[i_small]:.3f} -> {acc_mean[i_big]:.3f} as beta goes {BETAS[i_small]:.0e} -> {BETAS[i_big]:.1e}")
