@@ -7,7 +7,7 @@
 
 Run it with the Python of the environment where ``pip install -r requirements.txt`` was done:
 the notebooks execute in a ``python3`` kernel on that same interpreter, which imports the
-installed ``mini_eau``. After a change to the library, ``--execute`` re-runs all seven (full mode,
+installed ``mini_eau``. After a change to the library, ``--execute`` re-runs every notebook (full mode,
 as committed; each notebook's time is printed).
 
 Sources are ``notebooks/src/NN_name.py`` in jupytext's "percent" format (valid

@@ -59,7 +59,13 @@ def main(argv=None):
                 print(f"{data} {protocol} seed {seed}: {results[0]['runtime_s']:.0f} s", flush=True)
             for c, folder in folders.items():
                 per_seed = [json.load(open(os.path.join(folder, f"results_seed{s}.json"))) for s in args.seeds]
-                _write(os.path.join(folder, "results.json"), aggregate(per_seed) if len(per_seed) > 1 else per_seed[0])
+                summary = aggregate(per_seed) if len(per_seed) > 1 else per_seed[0]
+                # the demo command that gives the same numbers (run_corruptions = run_demo per corruption)
+                summary["command"] = (f"python -m mini_eau demo --data {data} --protocol {protocol} --corruption {c} "
+                                      f"--seeds {' '.join(map(str, args.seeds))}"
+                                      + ("" if args.variance_head == EAU_DEFAULTS.variance_head
+                                         else f"  # with variance_head={args.variance_head!r}"))
+                _write(os.path.join(folder, "results.json"), summary)
     return 0
 
 

@@ -466,3 +466,18 @@ def test_noise_free_multimodal_data():
     assert data.n_classes == 3 and data.noise.shape == (2, 48) and not data.noise.any()
     with pytest.raises(ValueError, match="at least 2 classes"):
         MultimodalData(xs, np.zeros(48, dtype=int))
+
+
+def test_training_without_noise_warns_that_the_variance_heads_only_extrapolate():
+    import warnings
+
+    from mini_eau.lab.estimator import CleanTrainingWarning
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 6)), np.arange(60) % 3
+    with pytest.warns(CleanTrainingWarning, match="train_noise=None: the variance heads are trained on clean data"):
+        EAUClassifier(views=[3, 3], train_noise=None, steps=2).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CleanTrainingWarning)
+        EAUClassifier(views=[3, 3], steps=2).fit(X, y)                                # the default trains with noise
+        EAUClassifier(views=[3, 3], method="concat", train_noise=None, steps=2).fit(X, y)   # no variance heads

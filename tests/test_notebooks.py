@@ -42,8 +42,8 @@ def grading(cell):
     return cell.metadata.get("nbgrader", {})
 
 
-def test_seven_notebooks_each_with_a_source_a_solution_and_a_student_version():
-    assert len(NAMES) == 7
+def test_eight_notebooks_each_with_a_source_a_solution_and_a_student_version():
+    assert len(NAMES) == 8
     for name in NAMES:
         assert (NB_DIR / f"{name}.ipynb").exists() and (NB_DIR / "student" / f"{name}.ipynb").exists(), name
 
@@ -253,6 +253,24 @@ EXERCISES = {
             "    return r / 10 * bf(10 * x / r)[0]"),
         "my_clipped_fuse_backward": (BACKWARD, NEAR, None),   # a new component: the library has no answer to call
     },
+    "08_what_sigma_measures": {
+        "my_deviation_input": (FORWARD, NEAR + [
+            # the standardised feature, not its squared deviation; the square without the -1; no epsilon
+            "def my_deviation_input(h, h_mean, h_var, eps=1e-5):\n"
+            "    return (h - h_mean) / np.sqrt(h_var + eps)",
+            "def my_deviation_input(h, h_mean, h_var, eps=1e-5):\n"
+            "    return ((h - h_mean) / np.sqrt(h_var + eps)) ** 2",
+            "def my_deviation_input(h, h_mean, h_var, eps=1e-5):\n"
+            "    return ((h - h_mean) / np.sqrt(h_var)) ** 2 - 1"],
+            "from mini_eau.layers import batch_norm_forward as bn\n"
+            "def my_deviation_input(h, h_mean, h_var, eps=1e-5):\n"
+            "    return bn(h, h_mean, h_var)[0] ** 2 - 1"),
+        # both signs flipped, one flipped, a number that is not a sign
+        "my_raw_head_signs": (PREDICT, ["my_raw_head_signs = {'gaussian': +1, 'mask': -1}",
+                                        "my_raw_head_signs = {'gaussian': -1, 'mask': -1}",
+                                        "my_raw_head_signs = {'gaussian': -0.7, 'mask': 0.7}"],
+                              None),   # a prediction: the library holds no answer to call
+    },
 }
 CASES = [(name, ex) for name in NAMES for ex in EXERCISES.get(name, {})]
 
@@ -377,6 +395,15 @@ def _paper_ura_is_infonce(module):
     return "ura_loss_forward", infonce
 
 
+def _raw_head_everywhere(module):
+    """Every variance head reads h itself, whatever the configuration asks: the paper's head only."""
+    forward = module.gaussian_head_forward
+
+    def raw(*args, variance_input="raw", h_mean=None, h_var=None, **kwargs):
+        return forward(*args, **kwargs)
+    return "gaussian_head_forward", raw
+
+
 def _beta_ignored(module):
     """The VIB's KL weight ignored (beta = 0 whatever the config says): no compression."""
     forward = module.vib_loss_forward
@@ -395,6 +422,7 @@ BREAKS = {
     "05_information_bottleneck": ("mini_eau.model", _beta_ignored),
     "06_eau_end_to_end": ("mini_eau.model", _frozen_variance_head),
     "07_real_data_and_gpu": ("mini_eau.model", _uniform_fusion),
+    "08_what_sigma_measures": ("mini_eau.model", _raw_head_everywhere),
 }
 
 
@@ -458,6 +486,7 @@ EXPECTED_FAILURES = {
     "05_information_bottleneck": [r"kl_mean\[i_small\] > KL_FACTOR \* kl_mean\[i_big\]"],
     "06_eau_end_to_end": [r'rho\["a"\] > RHO_MIN', r"w\[0\] - w\[top\] > WEIGHT_FALL", r'acc\["eau"\]\[top\] > acc\["concat"\]'],
     "07_real_data_and_gpu": [r"WEIGHT_FALL", r'acc\["eau"\]\[top\] > acc\["concat"\]', r'share\["task"\] > 0\.5'],
+    "08_what_sigma_measures": [r"GAIN_MIN"],
 }
 
 

@@ -56,6 +56,7 @@ import inspect
 import math
 import numbers
 import re
+import warnings
 from dataclasses import MISSING, dataclass, fields
 
 import numpy as np
@@ -76,7 +77,7 @@ from .data import MultimodalData, noise_unit
 from .train import NoiseAugmentation, TrainConfig, fit
 
 __all__ = ["EAUClassifier", "make_classifier", "ViewUncertainty", "PredictiveUncertainty", "NotFittedError",
-           "InvalidParameterError", "DEFAULT_STEPS"]
+           "InvalidParameterError", "CleanTrainingWarning", "DEFAULT_STEPS"]
 
 DEFAULT_STEPS = 1500
 """The default training budget in Adam steps, as the demo's; chosen by ``python -m benchmarks.estimator_defaults --steps 800 1500 3000``."""
@@ -91,6 +92,16 @@ _RENAMED = {"seed": " (seed is now random_state)",
             "config": " (give EAUConfig's fields as keywords: EAUClassifier(**dataclasses.asdict(config)))",
             "train_config": " (give its fields as keywords: epochs=, batch_size=, lr=, weight_decay=, train_noise=)"}
 
+
+
+class CleanTrainingWarning(UserWarning):
+    """``train_noise=None``: the variance heads never see noise, so their uncertainty only extrapolates."""
+
+
+CLEAN_TRAINING = ("train_noise=None: the variance heads are trained on clean data only, so their uncertainty "
+                  "extrapolates to corrupted inputs and can run the wrong way (a masked view reads as certain); "
+                  "train with the corruption you expect (train_noise='auto' adds Gaussian noise). "
+                  "See the docs' protocols page.")
 
 class InvalidParameterError(ValueError, TypeError):
     """A constructor keyword of the wrong type or out of range, found by ``fit`` (as scikit-learn's:
@@ -198,9 +209,10 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
         from U(0, train_noise).  ``"auto"`` [default] uses the demo's rule,
         3 times the RMS of the (scaled) training features
         (:func:`~mini_eau.lab.data.noise_unit`).  A variance head can only
-        learn noise it has seen: without it EAU's uncertainty does not follow
-        the noise of new inputs (README, "Where does sigma learn from?").
-        None trains on the data as given.
+        learn noise it has seen: without it EAU's uncertainty only
+        extrapolates to corrupted inputs, and may run the wrong way (the docs'
+        protocols page). None trains on the data as given, with a
+        :class:`CleanTrainingWarning` for the methods with variance heads.
     random_state : int, numpy.random.Generator or None
         Seeds initialisation, shuffling, the training noise and the default
         MC-dropout masks [0]: an integer >= 0 gives the same model every
@@ -343,6 +355,8 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
         batches = n // min(self.batch_size, n)  # full batches per epoch (train.fit drops the ragged one)
         epochs = self.epochs if self.epochs is not None else math.ceil(self.steps / batches)
         augment = None
+        if self.train_noise is None and self.method in ("eau", "mean", "precision"):
+            warnings.warn(CLEAN_TRAINING, CleanTrainingWarning, stacklevel=2)
         if self.train_noise is not None:
             high = 3.0 * noise_unit(data) if self.train_noise == "auto" else float(self.train_noise)
             augment = NoiseAugmentation(high=high) if high > 0 else None  # all-zero features: nothing to scale by

@@ -358,33 +358,33 @@ def make_model(lambda_udr):
     return EAU((problem.d_a, problem.d_b), problem.n_classes, cfg)
 
 
-def mean_sym_kl(model, params, data):
-    mus, ss = model.embed(params, data.xs)
+def mean_sym_kl(model, params, stats, data):
+    mus, ss = model.embed(params, data.xs, stats=stats)   # stats: what the variance heads standardise with (SPEC §2)
     return float(np.mean(kl_gaussians_forward(mus[0], ss[0], mus[1], ss[1])[0]
                          + kl_gaussians_forward(mus[1], ss[1], mus[0], ss[0])[0]))
 
 
 init_params = make_model(0.0).init_params(rng)
 init_seed = int(rng.integers(2 ** 31))
-runs = {"before training": (make_model(0.0), init_params)}
+runs = {"before training": (make_model(0.0), init_params, make_model(0.0).init_stats())}
 for label, lam in [("trained without L_UDR", 0.0), ("trained with L_UDR", 0.1)]:
     model = make_model(lam)
     trained = fit(model, train, TrainConfig(epochs=EPOCHS, batch_size=64), seed=init_seed,
                   params={k: v.copy() for k, v in init_params.items()})
-    runs[label] = (model, trained.params)
+    runs[label] = (model, trained.params, trained.stats)
 
 results = {}
-for label, (model, params) in runs.items():
-    acc = float(np.mean(model.predict_proba(params, test.xs).argmax(1) == test.y))
-    results[label] = (mean_sym_kl(model, params, test), acc)
+for label, (model, params, stats) in runs.items():
+    acc = float(np.mean(model.predict_proba(params, test.xs, stats=stats).argmax(1) == test.y))
+    results[label] = (mean_sym_kl(model, params, stats, test), acc)
     print(f"{label:24s} mean KL(A||B)+KL(B||A) = {results[label][0]:7.3f}   test accuracy = {acc:.3f}")
 
 # %%
 show = [int(np.flatnonzero(test.y == k)[0]) for k in range(problem.n_classes)] + [int(np.flatnonzero(test.y == 0)[1])]
 colors = plt.cm.tab10(np.arange(len(show)))
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.1))
-for ax, (label, (model, params)) in zip(axes, runs.items()):
-    mus, ss = model.embed(params, [x[show] for x in test.xs])
+for ax, (label, (model, params, stats)) in zip(axes, runs.items()):
+    mus, ss = model.embed(params, [x[show] for x in test.xs], stats=stats)
     sig = np.exp(ss / 2)
     for j, c in enumerate(colors):
         for m, ls in ((0, "-"), (1, "--")):

@@ -265,7 +265,7 @@ noisy = problem.sample(4, rng, noise_a=6.0, noise_b=1.0)
 n_draws = 150
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
 for ax, data, name in zip(axes, (clean, noisy), ("view A clean (noise 0)", "view A very noisy (noise 6)")):
-    mus, ss = model.embed(trained.params, data.xs)                   # (M, N, D)
+    mus, ss = trained.embed(data.xs)                                   # (M, N, D)
     mu_a, s_a = mus[0], ss[0]                                         # modality A
     for i, c in enumerate(plt.cm.tab10(np.arange(4))):
         mu_rep, s_rep = np.repeat(mu_a[i:i + 1], n_draws, 0), np.repeat(s_a[i:i + 1], n_draws, 0)
@@ -318,7 +318,7 @@ plt.show()
 # %%
 N = 8
 batch = problem.sample(N, rng)                                        # training-like noise levels
-mus, ss = model.embed(trained.params, batch.xs)
+mus, ss = trained.embed(batch.xs)
 eps1, eps2 = rng.standard_normal(mus.shape), rng.standard_normal(mus.shape)
 anchors, anchor_cache = sample_forward(mus, ss, eps1)
 augs, aug_cache = sample_forward(mus, ss, eps2)

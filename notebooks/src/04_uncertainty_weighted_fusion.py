@@ -326,11 +326,11 @@ for v in VARIANTS:
     model = EAU((problem.d_a, problem.d_b), problem.n_classes, EAUConfig(hidden=(32,), d_embed=8, fusion=v, temperature=0.1))
     trained[v] = fit(model, train, TrainConfig(epochs=EPOCHS, batch_size=64), seed=train_seed)
 
-weight_a = {v: np.array([t.model.fusion_weights(t.params, d.xs)[0].mean() for d in sweep_sets]) for v, t in trained.items()}
-weight_sums = [t.model.fusion_weights(t.params, d.xs).sum(axis=0) for t in trained.values() for d in sweep_sets]
+weight_a = {v: np.array([t.fusion_weights(d.xs)[0].mean() for d in sweep_sets]) for v, t in trained.items()}
+weight_sums = [t.fusion_weights(d.xs).sum(axis=0) for t in trained.values() for d in sweep_sets]
 accuracy = {v: np.array([np.mean(t.predict(d.xs) == d.y) for d in sweep_sets]) for v, t in trained.items()}
 paper = trained["paper"]
-u_paper = np.array([paper.model.uncertainty(paper.params, d.xs).mean(axis=1) for d in sweep_sets])   # (levels, M)
+u_paper = np.array([paper.uncertainty(d.xs).mean(axis=1) for d in sweep_sets])   # (levels, M)
 
 print(f"{'noise on A':>10s} " + " ".join(f"{lvl:>6.0f}" for lvl in TOY_LEVELS))
 print(f"{'u^A':>10s} " + " ".join(f"{x:6.2f}" for x in u_paper[:, 0]) + "   (paper model)")

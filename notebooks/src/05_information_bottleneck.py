@@ -293,7 +293,7 @@ with one_blas_thread():
             model = EAU((problem.d_a, problem.d_b), problem.n_classes, EAUConfig(beta=float(beta)))
             trained = fit(model, train, tcfg, seed=seed)
             probs = trained.predict_proba(test.xs)
-            mu_f, s_f = trained.model.vib_code(trained.params, test.xs)   # q(z_f | x^) = N(mu_f, e^s_f)
+            mu_f, s_f = trained.model.vib_code(trained.params, test.xs, stats=trained.stats)   # q(z_f | x^) = N(mu_f, e^s_f)
             acc[b, k], ce[b, k] = accuracy(probs, test.y), nll(probs, test.y)
             kl[b, k] = kl_standard_normal_forward(mu_f, s_f)[0].mean()
             if k == 0:

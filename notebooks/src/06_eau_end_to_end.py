@@ -342,8 +342,8 @@ for name in acc:
 # noise takes only six values per sweep).
 
 # %%
-u_lv_a = [eau.model.uncertainty(eau.params, d.xs) for d in sweep_a]      # per level: (2, N), u^A and u^B
-u_lv_b = [eau.model.uncertainty(eau.params, d.xs) for d in sweep_b]
+u_lv_a = [eau.uncertainty(d.xs) for d in sweep_a]      # per level: (2, N), u^A and u^B
+u_lv_b = [eau.uncertainty(d.xs) for d in sweep_b]
 u_a, u_b = np.concatenate([u[0] for u in u_lv_a]), np.concatenate([u[1] for u in u_lv_b])
 n_a = np.concatenate([d.noise[0] for d in sweep_a]) / bench.unit         # injected noise, in noise units
 n_b = np.concatenate([d.noise[1] for d in sweep_b]) / bench.unit
@@ -459,8 +459,8 @@ extra_stats = {}
 print(f"{'test set':22s} {'acc (y)':>8s} {'acc (y+1)':>9s} {'mean conf':>9s} {'ECE':>6s} {'u^A':>6s} {'u^B':>6s} {'w^A':>6s}")
 for name, d in extra.items():
     p = eau.predict_proba(d.xs)
-    u = eau.model.uncertainty(eau.params, d.xs)
-    w = eau.model.fusion_weights(eau.params, d.xs)
+    u = eau.uncertainty(d.xs)
+    w = eau.fusion_weights(d.xs)
     st = dict(acc=metrics.accuracy(p, d.y), acc_next=metrics.accuracy(p, (d.y + 1) % d.n_classes),
               conf=p.max(axis=1).mean(), ece=metrics.ece(p, d.y), uA=u[0], uB=u[1], wA=w[0].mean())
     extra_stats[name] = st

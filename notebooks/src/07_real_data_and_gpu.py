@@ -409,7 +409,7 @@ def protocol_run(protocol, change):
            "u": diag["uncertainty"]["0"], "weight": diag["weights"][0], "accuracy": evaluate(tr, sweep)["accuracy"],
            "train_accuracy": tr.history[-1]["accuracy"]}
     if protocol == "once":   # the noise it was trained on: does u follow noise the model has memorised?
-        out["spearman_train"] = metrics.spearman(train.noise[0], to_numpy(model.uncertainty(tr.params, train.xs))[0])
+        out["spearman_train"] = metrics.spearman(train.noise[0], tr.uncertainty(train.xs)[0])
     return out
 
 
@@ -546,8 +546,8 @@ print(f"trained on: {eau_dev.xp.__name__}; parameters live in "
       f"{type(eau_dev.params['enc0.W0']).__module__}.{type(eau_dev.params['enc0.W0']).__name__}")
 acc_np = np.array(results["sweeps"][0]["methods"]["eau"]["accuracy"])   # section 2's EAU, on NumPy
 acc_dev = np.array(evaluate(eau_dev, sweep_0)["accuracy"])             # host data in, host probabilities out
-params_host = {k: to_numpy(v) for k, v in eau_dev.params.items()}       # one copy back, for analysis
-w_dev = np.array([eau.model.fusion_weights(params_host, d.xs)[0].mean() for d in sweep_0])
+eau_host = eau_dev.to_host()                                            # one copy back, for analysis
+w_dev = np.array([eau_host.fusion_weights(d.xs)[0].mean() for d in sweep_0])
 print(f"\nnoise on '{names[0]}' (unit) " + "".join(f"{lv:>7g}" for lv in levels))
 print(f"{'accuracy, NumPy':22s}" + "".join(f"{a:7.3f}" for a in acc_np))
 print(f"{'accuracy, ' + backend_ran:22s}" + "".join(f"{a:7.3f}" for a in acc_dev))
