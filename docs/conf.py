@@ -54,7 +54,7 @@ extensions = [
 
 # absolute path: tests build a one-page site from another folder with this file
 html_static_path = [os.path.join(DOCS, "_static")]
-exclude_patterns = ["_build", "_screenshots", "**.ipynb_checkpoints", "notebooks/student"]
+exclude_patterns = ["_build", "_screenshots", "**.ipynb_checkpoints", "notebooks/student", "generated/**", "results/**"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
 # -- HTML ----------------------------------------------------------------------
