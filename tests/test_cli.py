@@ -10,7 +10,7 @@ def test_gradcheck_command_summary_line():
     lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
     m = re.fullmatch(r"(\d+) components checked, (\d+) passed, 0 failed", lines[-1])
     assert m and m.group(1) == m.group(2)
-    assert "max rel. error vs FD" in lines[0]
+    assert "max-normalised error vs FD" in lines[0]
 
 
 def test_gradcheck_unknown_component():
