@@ -273,21 +273,20 @@ def batch_statistics(cache):
 
 
 # ------------------------------------------------------- softmax cross-entropy
-def logsumexp(z, axis=-1):
+def logsumexp(z, axis=-1, keepdims=False):
     r""":math:`\log \sum_k e^{z_k}` along ``axis``, computed as :math:`m + \log\sum_k e^{z_k - m}`, :math:`m = \max_k z_k`.
 
     The shift keeps every exponent <= 0, so logits of any size give a finite result.
     """
     xp = get_array_module(z)
     m = xp.max(z, axis=axis, keepdims=True)
-    return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(z - m), axis=axis))
+    out = m + xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True))
+    return out if keepdims else xp.squeeze(out, axis=axis)
 
 
 def log_softmax(z, axis=-1):
-    r""":math:`z - \operatorname{logsumexp}(z)` with the max subtracted first (no overflow)."""
-    xp = get_array_module(z)
-    zs = z - xp.max(z, axis=axis, keepdims=True)
-    return zs - xp.log(xp.sum(xp.exp(zs), axis=axis, keepdims=True))
+    r""":math:`z - \operatorname{logsumexp}(z)` (:func:`logsumexp` shifts by the max: no overflow)."""
+    return z - logsumexp(z, axis=axis, keepdims=True)
 
 
 def softmax(z, axis=-1):

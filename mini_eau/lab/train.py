@@ -187,7 +187,7 @@ class Trained:
                        self.runtime_s, np, {k: to_numpy(v) for k, v in self.stats.items()})
 
     def save(self, path):
-        """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
+        """Write a checkpoint (see :mod:`mini_eau.lab.checkpoint`)."""
         from .checkpoint import save
 
         return save(path, self)
@@ -205,7 +205,7 @@ def _to_backend(data, xp):
 
 
 def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, params=None, xp=None):
-    """Train ``model`` on ``data`` (a :class:`mini_eau.data.MultimodalData`).
+    """Train ``model`` on ``data`` (a :class:`mini_eau.lab.data.MultimodalData`).
 
     Parameters
     ----------
