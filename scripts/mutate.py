@@ -23,7 +23,8 @@ function body (docstring, decorators and default values left alone):
 * a number ``c -> c + 1`` (``0.5 -> 1.5``, ``0 -> 1``, ``-1 -> -2`` via its ``1``);
 * comparisons ``< <=``, ``> >=``, ``== !=``, ``is / is not``, ``in / not in``; ``and / or``;
 * an ``if`` (statement or expression) negated;
-* two neighbouring positional arguments of a call swapped;
+* two neighbouring positional arguments of a call swapped (not for calls whose
+  arguments commute: ``get_array_module``, ``maximum``, ``minimum``);
 * ``sum <-> mean`` and ``max <-> min`` of the array module.
 
 Which tests: a first pass runs the test pool (``POOL``) once on the
@@ -120,6 +121,8 @@ _BINOP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mu
           ast.FloorDiv: ast.Div}
 _CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
         ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+# calls whose arguments commute: swapping them is an equivalent mutant by construction
+_SYMMETRIC = {"get_array_module", "maximum", "minimum"}
 _ATTR = {"sum": "mean", "mean": "sum", "max": "min", "min": "max"}
 _SYM = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.FloorDiv: "//",
         ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is",
@@ -158,7 +161,8 @@ def _sites(fn):
         elif isinstance(node, ast.Call):
             if isinstance(node.func, ast.Attribute) and node.func.attr in _ATTR:
                 sites.append((node, "attr"))
-            for k in range(len(node.args) - 1):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            for k in range(len(node.args) - 1 if callee not in _SYMMETRIC else 0):
                 a, b = node.args[k], node.args[k + 1]
                 if not isinstance(a, ast.Starred) and not isinstance(b, ast.Starred) and ast.dump(a) != ast.dump(b):
                     sites.append(((node, k), "swap_args"))
@@ -250,7 +254,8 @@ def mutant_code(root, m):
         _apply(site, kind)
     ast.fix_missing_locations(tree)
     code = compile(tree, path, "exec")
-    return _find_code(code, fn.name, fn.lineno)
+    # a decorated function's code starts at its first decorator
+    return _find_code(code, fn.name, min([fn.lineno] + [d.lineno for d in fn.decorator_list]))
 
 
 def _find_code(code, name, lineno):
