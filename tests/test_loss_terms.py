@@ -185,9 +185,7 @@ def test_prediction_standardises_with_the_running_statistics(variance_head):
     # predict_proba, uncertainty and fusion_weights with stats: the heads read
     # (h - h_mean) / sqrt(h_var + eps), the same map for every sample
     model, params, xs, y, draws = _setup(variance_head=variance_head)
-    rng = np.random.default_rng(7)
-    stats = {f"head{m}.h_mean": rng.standard_normal(5) for m in range(2)}
-    stats.update({f"head{m}.h_var": rng.uniform(0.5, 2.0, 5) for m in range(2)})
+    stats = _stats()
     mus, ss = [], []
     for m, x in enumerate(xs):
         h = np.maximum(x @ params[f"enc{m}.W0"] + params[f"enc{m}.b0"], 0.0)
@@ -233,3 +231,32 @@ def _task_without_vib(model, params, xs, y):
     alpha = np.exp(logit - logit.max(axis=0)) / np.exp(logit - logit.max(axis=0)).sum(axis=0)
     fused = np.sum(alpha[:, :, None] * mus, axis=0)
     return _ce(fused @ params["cls.W"] + params["cls.b"], y)
+
+
+def _stats(seed=7):
+    rng = np.random.default_rng(seed)
+    stats = {f"head{m}.h_mean": rng.standard_normal(5) for m in range(2)}
+    stats.update({f"head{m}.h_var": rng.uniform(0.5, 2.0, 5) for m in range(2)})
+    return stats
+
+
+def test_prediction_without_vib_is_the_softmax_of_the_fused_means():
+    model, params, xs, *_ = _setup(vib=False)
+    stats = _stats()
+    fused = model.fuse(params, xs, stats=stats)
+    logits = fused @ params["cls.W"] + params["cls.b"]
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(model.predict_proba(params, xs, stats=stats), p / p.sum(axis=1, keepdims=True),
+                               rtol=1e-12)
+
+
+def test_fusion_weights_of_a_per_dimension_variant_are_averaged_over_dimensions():
+    # per_dim: alpha^m_{i,d} = softmax_m(e^{-s/2} / T); reported per sample as the mean over d
+    model, params, xs, *_ = _setup(fusion="per_dim")
+    stats = _stats()
+    _, ss = model.embed(params, xs, stats=stats)
+    logit = np.exp(-ss / 2) / model.config.temperature
+    alpha = np.exp(logit - logit.max(axis=0)) / np.exp(logit - logit.max(axis=0)).sum(axis=0)
+    w = model.fusion_weights(params, xs, stats=stats)
+    assert w.shape == (2, 6)
+    np.testing.assert_allclose(w, alpha.mean(axis=2), rtol=1e-12)
