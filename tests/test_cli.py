@@ -3,7 +3,10 @@ import re
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # whole commands or training runs: left out of the quick loop
 def test_gradcheck_command_summary_line():
     res = subprocess.run([sys.executable, "-m", "mini_eau", "gradcheck"], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
