@@ -1,6 +1,6 @@
 """Mutation testing of the core's forward functions: would the tests notice a wrong formula?
 
-    nice -n 10 python scripts/mutate.py                 # every target module (about half an hour on one core)
+    nice -n 10 python scripts/mutate.py                 # every target module (a few minutes on one core)
     python scripts/mutate.py --modules fusion kl        # some of them
     python scripts/mutate.py --list                     # print the mutants, run nothing
 
@@ -15,7 +15,7 @@ What is mutated: in each target module (``--modules``), every function named
 ``*_forward`` or listed in ``__all__``, the EAU methods that predict or set up the variance heads,
 plus every function of the same module that these call (transitively) —
 backwards excluded (the gradient checks pin them), and gradcheck case
-factories and argument checks excluded (they are not formulas).  Inside a
+factories and input checks (``check_*``) excluded (they are not formulas).  Inside a
 function body (docstring, decorators and default values left alone):
 
 * arithmetic  ``+ -``, ``* /``, ``** -> *``, and the same in ``+=`` etc.;
@@ -70,7 +70,7 @@ def _is_backward_or_plumbing(node):
     name = node.name
     decorators = [ast.unparse(d) for d in node.decorator_list]
     return (name.endswith("_backward") or name.endswith("_cases") or any(d.startswith("register") for d in decorators)
-            or name.startswith(("_check", "check_")) or name in ("_above_s_min", "_variance_input"))
+            or name.startswith("check_"))
 
 
 def _called_names(node):
