@@ -10,6 +10,8 @@ import importlib.metadata
 import os
 import sys
 
+import pytest
+
 os.environ.setdefault("MINI_EAU_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -27,3 +29,10 @@ except importlib.metadata.PackageNotFoundError:
 # the student notebooks stop at their first exercise by design (NotImplementedError);
 # nbmake runs the solution notebooks, tests/test_notebooks.py checks the student ones
 collect_ignore_glob = ["notebooks/student/*"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbmake's notebook runs carry the ``notebooks`` marker, so ``-m "not notebooks"`` leaves them out."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebooks)

@@ -11,7 +11,6 @@ with a constant offset :math:`B` per variant (:func:`ura_loss_forward`).
 """
 from __future__ import annotations
 
-import functools
 import math
 
 from .backend import get_array_module
@@ -90,9 +89,12 @@ def cosine_similarity_backward(dout, cache):
 
 
 # ------------------------------------------------------------------ L_URA, one modality
-@functools.lru_cache(maxsize=8)  # a constant: built once per (variant, N, backend), not in every step
 def _offsets(variant, n, xp):
-    """B: paper counts the positive N-1 times (log(N-1) on the diagonal), official each negative twice."""
+    """B: paper counts the positive N-1 times (log(N-1) on the diagonal), official each negative twice.
+
+    Built afresh in every call (one N x N pass, cheap next to the similarity
+    matrix): a cached array would be one mutable object shared by every caller.
+    """
     eye = xp.eye(n)
     if variant == "paper":
         return math.log(n - 1) * eye

@@ -18,9 +18,18 @@ Two independent witnesses are asked about every differentiable input:
    hands it ``autograd.numpy`` while tracing), so the two sides agree to
    rounding error — pass mark :math:`10^{-10}`.
 
-The error reported is the cs231n relative error over the whole array,
+The error reported is the **max-normalised error** over the whole array,
 
-.. math:: \text{rel}(a, b) = \frac{\max_j |a_j - b_j|}{\max(\max_j |a_j|, \max_j |b_j|, \text{tiny})}.
+.. math:: \text{err}(a, b) = \frac{\max_j |a_j - b_j|}{\max(\max_j |a_j|, \max_j |b_j|, \text{tiny})}:
+
+the largest disagreement measured against the largest entry.  It is *not*
+cs231n's element-wise relative error
+:math:`\max_j |a_j - b_j| / \max(|a_j| + |b_j|, 10^{-8})`, which divides each
+entry by its own size: a gradient entry that is zero up to rounding (a
+saturated tanh, a far-off softmax column) would then score an error near 1
+although the backward is right.  Scaling by the array's largest entry keeps
+the verdict about the gradient as a whole, so a 0.1% mistake in any entry
+that matters still shows as about :math:`10^{-3}`.
 
 Everything random (inputs, noise, masks, the upstream gradient) is drawn once
 and then held fixed, so both sides see the same function.
@@ -60,7 +69,7 @@ _TINY = np.finfo(np.float64).tiny
 
 
 def rel_error(a, b, tiny=_TINY):
-    """max|a-b| / max(max|a|, max|b|, tiny), over whole arrays."""
+    """The max-normalised error ``max|a-b| / max(max|a|, max|b|, tiny)`` over whole arrays (not element-wise)."""
     a = np.asarray(to_numpy(a), dtype=np.float64)
     b = np.asarray(to_numpy(b), dtype=np.float64)
     if a.shape != b.shape:
@@ -108,6 +117,7 @@ class InputCheck:
     component: str
     input: str
     case: str
+    # both errors are max-normalised (see rel_error), not element-wise
     fd_rel_error: float
     autograd_rel_error: float
     autograd_abs_diff: float
@@ -143,7 +153,7 @@ class GradCheckReport:
         return self
 
     def components(self):
-        """Per component: (name, max FD rel. error, max autograd abs. diff, max autograd rel. error, passed)."""
+        """Per component: (name, worst FD error, worst autograd abs. diff, worst autograd error, passed); errors max-normalised."""
         def worst(values):  # NaN wins: a NaN gradient must show, not be skipped; None: witness not run
             return float(np.max(values)) if values else None
 
@@ -160,10 +170,10 @@ class GradCheckReport:
     def table(self, by="input"):
         """Text table, one row per checked input (``by="input"``) or per component."""
         if by == "component":
-            head = ("component", "max rel. error vs FD", "max abs. diff vs autograd", "status")
+            head = ("component", "max-normalised error vs FD", "max abs. diff vs autograd", "status")
             body = [(c, _fmt(fd), _fmt(ad), "ok" if ok else "FAIL") for c, fd, ad, _, ok in self.components()]
         else:
-            head = ("component", "input", "case", "rel. error vs FD", "rel. error vs autograd", "status")
+            head = ("component", "input", "case", "max-normalised error vs FD", "max-normalised error vs autograd", "status")
             body = [
                 (r.component, r.input, r.case, _fmt(r.fd_rel_error, r.fd_ran), _fmt(r.autograd_rel_error, r.autograd_ran),
                  "ok" if r.passed else "FAIL")
@@ -336,23 +346,23 @@ def register(name):
     return deco
 
 
-_NOT_COMPONENTS = {"__main__", "cli"}
-
-
 def registered():
     """Name -> case factory for every registered component.
 
-    Imports every module of the package first, so a component registers
-    itself just by living in ``mini_eau/`` with an ``@register`` block.
+    Walks the whole package (``pkgutil.walk_packages``: the core and
+    :mod:`mini_eau.lab`) and imports every module, so a component registers
+    itself just by living in ``mini_eau/`` with an ``@register`` block, and
+    the list does not depend on what the caller happened to import before.
+    ``__main__`` modules are skipped: importing one runs the command line.
     """
     import importlib
     import pkgutil
 
     import mini_eau
 
-    for mod in pkgutil.iter_modules(mini_eau.__path__):
-        if mod.name not in _NOT_COMPONENTS:
-            importlib.import_module(f"mini_eau.{mod.name}")
+    for mod in pkgutil.walk_packages(mini_eau.__path__, prefix="mini_eau."):
+        if mod.name.rsplit(".", 1)[-1] != "__main__":
+            importlib.import_module(mod.name)
     return dict(_REGISTRY)
 
 

@@ -273,21 +273,32 @@ def batch_statistics(cache):
 
 
 # ------------------------------------------------------- softmax cross-entropy
+def _shifted(z, axis):
+    """m = max z, the shifted z - m and log sum exp(z - m): every exponent <= 0, so no overflow."""
+    xp = get_array_module(z)
+    m = xp.max(z, axis=axis, keepdims=True)
+    zs = z - m
+    return m, zs, xp.log(xp.sum(xp.exp(zs), axis=axis, keepdims=True))
+
+
 def logsumexp(z, axis=-1):
     r""":math:`\log \sum_k e^{z_k}` along ``axis``, computed as :math:`m + \log\sum_k e^{z_k - m}`, :math:`m = \max_k z_k`.
 
     The shift keeps every exponent <= 0, so logits of any size give a finite result.
     """
-    xp = get_array_module(z)
-    m = xp.max(z, axis=axis, keepdims=True)
-    return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(z - m), axis=axis))
+    m, _, lse_shifted = _shifted(z, axis)
+    return get_array_module(z).squeeze(m + lse_shifted, axis=axis)
 
 
 def log_softmax(z, axis=-1):
-    r""":math:`z - \operatorname{logsumexp}(z)` with the max subtracted first (no overflow)."""
-    xp = get_array_module(z)
-    zs = z - xp.max(z, axis=axis, keepdims=True)
-    return zs - xp.log(xp.sum(xp.exp(zs), axis=axis, keepdims=True))
+    r""":math:`z - \operatorname{logsumexp}(z)`, written :math:`(z - m) - \log\sum_k e^{z_k - m}`.
+
+    The same shifted sum as :func:`logsumexp`, but subtracted from the shifted
+    :math:`z - m`: adding :math:`m` back first would round the result at the
+    scale of :math:`m` (digits lost for logits of size :math:`10^4`).
+    """
+    _, zs, lse_shifted = _shifted(z, axis)
+    return zs - lse_shifted
 
 
 def softmax(z, axis=-1):

@@ -91,15 +91,42 @@ _embeddings = st.integers(2, 6).flatmap(
 )
 
 
+def _log_n_minus_1_tolerance(n, tau):
+    """How far below log(N-1) rounding may put the paper loss, in ulps.
+
+    The positive's log-domain entry U_ii = (S_ii + log(N-1)) - S_ii is exact in
+    exact arithmetic but rounded at the scale of |S_ii| <= 1/tau: up to one ulp
+    of 1/tau + log(N-1).  The log-sum-exp and the mean add a few ulps of log(N-1).
+    """
+    return np.spacing(1.0 / tau + math.log(n - 1)) + 4 * np.spacing(math.log(n - 1))
+
+
 @FAST
 @given(pair=_embeddings, log10_tau=st.floats(-3, 3))
 def test_paper_loss_is_at_least_log_n_minus_1(pair, log10_tau):
-    # each l_i = -log(e^{S_ii} / ((N-1) e^{S_ii} + ...)) >= log(N-1); the code keeps the
-    # positive's log-domain entry exact, so only the final mean may round (1 ulp)
+    # each l_i = -log(e^{S_ii} / ((N-1) e^{S_ii} + ...)) >= log(N-1), up to rounding
     anchor, positive = pair
-    n = anchor.shape[0]
-    loss = _loss(anchor, positive, 10.0 ** log10_tau, "paper")
-    assert loss >= math.log(n - 1) * (1 - 1e-15)
+    n, tau = anchor.shape[0], 10.0 ** log10_tau
+    loss = _loss(anchor, positive, tau, "paper")
+    assert loss >= math.log(n - 1) - _log_n_minus_1_tolerance(n, tau)
+
+
+def test_paper_loss_bound_at_sharp_temperature():
+    # the case Hypothesis found: 4 orthogonal/opposite unit rows, tau = 0.01.  S_ii = 100,
+    # so U_ii = (100 + log 3) - 100 loses bits below ulp(101.1) ~ 1.4e-14: the loss comes
+    # out a few ulps of log 3 below log 3 (11 on x86-64), well inside the tolerance.
+    a = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    loss = _loss(a, a.copy(), 0.01, "paper")
+    assert loss == pytest.approx(math.log(3), abs=_log_n_minus_1_tolerance(4, 0.01))
+    assert loss >= math.log(3) - _log_n_minus_1_tolerance(4, 0.01)
+
+
+def test_offsets_are_not_shared_between_calls():
+    b = C._offsets("paper", 4, np)
+    b[0, 0] = 99.0  # a caller writing into its B must not change the next caller's
+    np.testing.assert_array_equal(C._offsets("paper", 4, np), math.log(3) * np.eye(4))
+    np.testing.assert_array_equal(C._offsets("official", 3, np), math.log(2) * (1 - np.eye(3)))
+    np.testing.assert_array_equal(C._offsets("infonce", 3, np), np.zeros((3, 3)))
 
 
 @FAST

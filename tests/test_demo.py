@@ -203,6 +203,7 @@ def test_gradient_shares_split_the_log_variance_gradient_exactly():
 
 
 # -------------------------------------------------------------------- CLI
+@pytest.mark.slow  # whole commands or training runs: left out of the quick loop
 def test_cli_demo_writes_per_seed_results_the_aggregate_and_figures(tmp_path):
     res = _cli("demo", "--data", "toy", "--seeds", "0", "1", "--steps", "30", "--n-train", "300", "--n-test", "100",
                "--out", str(tmp_path), timeout=600)
@@ -230,6 +231,7 @@ def test_cli_bad_out_fails_at_once_with_one_line(tmp_path):
     assert elapsed < 5.0  # no training happened (about 0.5 s on an idle machine: the interpreter's start)
 
 
+@pytest.mark.slow  # whole commands or training runs: left out of the quick loop
 def test_cli_ctrl_c_keeps_the_finished_seeds(tmp_path):
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-m", "mini_eau", "demo", "--seeds", "0", "1", "--steps", "20",

@@ -37,6 +37,8 @@ import urllib.parse
 
 import pytest
 
+pytestmark = pytest.mark.docs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 CHROMIUM = os.environ.get("MINI_EAU_CHROMIUM", "/usr/bin/chromium")

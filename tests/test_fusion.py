@@ -53,6 +53,15 @@ def test_per_dim_hand_value():
     np.testing.assert_allclose(fused, [[0.5, 1 - a1]], rtol=1e-14)
 
 
+def test_per_dim_temperature_divides_the_logit():
+    # T = 2: dim 1 logits (1, 1/3) / 2 = (1/2, 1/6) -> alpha^1 = sigmoid(1/3) = 0.5825702...
+    w = uncertainty_weights(S_HAND, temperature=2.0, variant="per_dim")
+    np.testing.assert_allclose(w[:, 0, 1], [_sigmoid(1 / 3), 1 - _sigmoid(1 / 3)], rtol=1e-14)
+    np.testing.assert_allclose(w[:, 0, 0], [0.5, 0.5], rtol=1e-14)
+    fused, _ = fuse_forward(MU_HAND, S_HAND, temperature=2.0, variant="per_dim")
+    np.testing.assert_allclose(fused, [[0.5, 1 - _sigmoid(1 / 3)]], rtol=1e-14)
+
+
 def test_official_hand_value():
     # dim 0: logits -sigma^2 = (-1, -1) -> (1/2, 1/2)
     # dim 1: logits -sigma^2 = (-1, -9) -> alpha^1 = sigmoid(8) = 0.9996646...

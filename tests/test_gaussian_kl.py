@@ -24,6 +24,23 @@ def test_bound_stays_inside_and_is_identity_at_the_centre():
         bound_forward(raw, s_min=1.0, s_max=0.0)
 
 
+def test_bound_at_uneven_limits_by_hand():
+    # s_min = -3, s_max = 1: centre c = -1, radius r = 2, s = -1 + 2 tanh((raw + 1) / 2)
+    raw = np.array([-1.0, 0.0, 3.0, -5.0])
+    s, cache = bound_forward(raw, s_min=-3.0, s_max=1.0)
+    np.testing.assert_allclose(s, [-1.0, -1.0 + 2 * math.tanh(0.5), -1.0 + 2 * math.tanh(2.0),
+                                   -1.0 + 2 * math.tanh(-2.0)], rtol=1e-15)
+    # slope 1 - tanh^2 of the same argument: 1 at the centre
+    np.testing.assert_allclose(bound_backward(np.ones(4), cache),
+                               [1.0, 1 - math.tanh(0.5) ** 2, 1 - math.tanh(2.0) ** 2, 1 - math.tanh(2.0) ** 2],
+                               rtol=1e-14)
+    # the head hands its limits to the bound: W_s = b_s = 0 gives s = bound(0)
+    (mu, s_head), _ = gaussian_head_forward(np.ones((2, 3)), np.ones((3, 2)), np.zeros(2), np.zeros((3, 2)),
+                                            np.zeros(2), s_min=-3.0, s_max=1.0)
+    np.testing.assert_allclose(s_head, -1.0 + 2 * math.tanh(0.5), rtol=1e-15)
+    np.testing.assert_allclose(mu, 3.0)
+
+
 def test_sample_is_mu_plus_sigma_eps():
     mu, s, eps = np.array([[1.0, -2.0]]), np.array([[math.log(4.0), 0.0]]), np.array([[0.5, 3.0]])
     z, _ = sample_forward(mu, s, eps)

@@ -119,3 +119,27 @@ def test_a_nan_gradient_fails_and_shows():
     assert "NaN" in report.table() and "NaN" in report.table(by="component")
     fd_only = check_backward(f_forward, nan_backward, _args(rng), rng=rng, use_autograd=False)
     assert not fd_only.passed
+
+
+# Every component with a hand-written backward, core and kit.  A new component
+# must be added here on purpose; a renamed or lost one fails here.
+REGISTERED = [
+    "baseline[concat]", "baseline[late]", "baseline[qmf]", "baseline[tmc]", "baseline[unimodal_1]",
+    "batch_norm", "bound", "cosine_similarity", "dropout", "ds_combine", "eau_model", "edl_loss",
+    "fuse[mean]", "fuse[official]", "fuse[paper]", "fuse[per_dim]", "fuse[precision]",
+    "gaussian_head", "gaussian_nll", "heteroscedastic_regressor", "kl_gaussians", "kl_standard_normal",
+    "linear", "mse", "qmf_loss", "relu", "sample", "softmax_cross_entropy", "softplus", "tanh", "tmc_loss",
+    "udr_loss", "ura_loss[infonce]", "ura_loss[official]", "ura_loss[paper]", "ura_loss_total", "vib_loss",
+]
+
+
+def test_registered_components_are_pinned_and_found_without_prior_imports():
+    import subprocess
+    import sys
+
+    # a fresh interpreter that imports nothing but the checker: the list must not
+    # depend on which modules the caller happened to import first
+    res = subprocess.run([sys.executable, "-c", "from mini_eau.gradcheck import registered; "
+                          "print('\\n'.join(sorted(registered())))"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == REGISTERED

@@ -91,3 +91,15 @@ def test_gaussian_nll_variance_gradient_zero_at_the_residual():
     _, cache = L.gaussian_nll_forward(np.array([0.0]), np.array([math.log(r * r)]), np.array([r]))
     dmu, ds = L.gaussian_nll_backward(1.0, cache)
     assert abs(ds[0]) < 1e-15
+
+
+def test_logsumexp_and_log_softmax_hand_values():
+    # logsumexp(0, log 3) = log(1 + 3) = log 4; log_softmax = (0, log 3) - log 4 = (log 1/4, log 3/4)
+    z = np.array([[0.0, math.log(3.0)]])
+    assert L.logsumexp(z, axis=1)[0] == pytest.approx(math.log(4.0), rel=1e-15)
+    np.testing.assert_allclose(L.log_softmax(z, axis=1), [[math.log(0.25), math.log(0.75)]], rtol=1e-15)
+    # along axis 0, and shifted by 1000 (no overflow: the max is subtracted first)
+    np.testing.assert_allclose(L.log_softmax(z.T + 1000.0, axis=0), [[math.log(0.25)], [math.log(0.75)]], rtol=1e-12)
+    np.testing.assert_allclose(L.softmax(z, axis=1), [[0.25, 0.75]], rtol=1e-15)
+    # large equal logits: the softmax is exactly uniform to rounding of O(1) numbers, not of O(1e4)
+    np.testing.assert_allclose(L.softmax(np.full((2, 1), -22026.47), axis=0), 0.5, rtol=1e-15)

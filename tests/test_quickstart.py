@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -19,6 +21,7 @@ def test_quickstart_is_short():
     assert len(first.strip().splitlines()) <= 12 and len(second.strip().splitlines()) <= 3
 
 
+@pytest.mark.slow  # whole commands or training runs: left out of the quick loop
 def test_quickstart_runs_as_written(tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), MPLBACKEND="Agg")
     res = subprocess.run([sys.executable, "-c", "\n".join(quickstart_blocks())], cwd=tmp_path, env=env,

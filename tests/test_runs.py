@@ -85,6 +85,7 @@ def _files(folder):
     return {p: (folder / p).read_bytes() for p in sorted(os.listdir(folder))}
 
 
+@pytest.mark.slow  # whole commands or training runs: left out of the quick loop
 def test_a_second_run_goes_to_a_new_folder_and_the_first_is_untouched(tmp_path):
     first = _cli("demo", *TINY_ARGS, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -172,6 +173,7 @@ def results():
     return demo.aggregate(per_seed)
 
 
+@pytest.mark.slow  # whole commands or training runs: left out of the quick loop
 def test_every_figure_is_readable_on_a_projector(results, tmp_path, monkeypatch):
     import matplotlib.text
 

@@ -215,6 +215,7 @@ def test_fit_on_strict_arrays_copies_only_between_epochs(batch_size):
     assert isinstance(p, np.ndarray) and np.allclose(p.sum(axis=1), 1.0)
 
 
+@pytest.mark.slow  # whole commands or training runs: left out of the quick loop
 def test_fast_demo_analysis_runs_on_a_device_backend(monkeypatch, tmp_path):
     """run_demo's evaluation, fusion weights, uncertainties and figures with parameters on the device."""
     from mini_eau.lab import demo, train

@@ -6,7 +6,7 @@ import pytest
 
 from mini_eau.gaussian import gaussian_head_forward
 from mini_eau.kl import kl_standard_normal_forward
-from mini_eau.layers import mse_forward, softmax, softmax_cross_entropy_forward
+from mini_eau.layers import softmax, softmax_cross_entropy_forward
 from mini_eau.vib import vib_loss_backward, vib_loss_forward, vib_predict
 
 
@@ -33,39 +33,29 @@ def test_classification_hand_value():
     assert loss == pytest.approx(math.log1p(math.exp(-5.0)) + 0.0625, rel=1e-14)
 
 
-def test_regression_hand_value():
-    # prediction = 2 * 2.5 + 1 = 6; target 4 -> squared error 4; loss = 4 + 0.1 * 0.125
-    h = HAND
-    loss, _ = vib_loss_forward(h["x"], h["W_mu"], h["b_mu"], h["W_s"], h["b_s"], np.array([[2.0]]), np.array([1.0]),
-                               h["eps"], np.array([4.0]), beta=0.1, task="regression")
-    assert loss == pytest.approx(4.0125, rel=1e-14)
-
-
-@pytest.mark.parametrize("task", ["classification", "regression"])
-def test_beta_zero_is_the_task_loss_of_the_sampled_code(task):
+def test_beta_zero_is_the_task_loss_of_the_sampled_code():
     rng = np.random.default_rng(0)
-    n, k = 5, (1 if task == "regression" else 4)
+    n, k = 5, 4
     x, eps = rng.standard_normal((n, 3)), rng.standard_normal((n, 2))
     p = _params(rng, k=k)
-    y = rng.standard_normal(n) if task == "regression" else rng.integers(0, k, n)
-    loss, _ = vib_loss_forward(x, *p, eps, y, beta=0.0, task=task)
+    y = rng.integers(0, k, n)
+    loss, _ = vib_loss_forward(x, *p, eps, y, beta=0.0)
     (mu, s), _ = gaussian_head_forward(x, *p[:4])
     z = mu + np.exp(s / 2) * eps
     a = z @ p[4] + p[5]
-    want = softmax_cross_entropy_forward(a, y)[0] if task == "classification" else mse_forward(a[:, 0], y)[0]
+    want = softmax_cross_entropy_forward(a, y)[0]
     assert loss == pytest.approx(want, rel=1e-13)
 
 
-@pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("beta", [1e-3, 0.5, 7.0])
-def test_kl_term_is_beta_times_mean_prior_kl(task, beta):
+def test_kl_term_is_beta_times_mean_prior_kl(beta):
     rng = np.random.default_rng(1)
-    n, k = 6, (1 if task == "regression" else 3)
+    n, k = 6, 3
     x, eps = rng.standard_normal((n, 4)), rng.standard_normal((n, 2))
     p = _params(rng, d_in=4, k=k)
-    y = rng.standard_normal(n) if task == "regression" else rng.integers(0, k, n)
-    with_kl, _ = vib_loss_forward(x, *p, eps, y, beta=beta, task=task)
-    without, _ = vib_loss_forward(x, *p, eps, y, beta=0.0, task=task)
+    y = rng.integers(0, k, n)
+    with_kl, _ = vib_loss_forward(x, *p, eps, y, beta=beta)
+    without, _ = vib_loss_forward(x, *p, eps, y, beta=0.0)
     (mu, s), _ = gaussian_head_forward(x, *p[:4])
     kl, _ = kl_standard_normal_forward(mu, s)
     assert with_kl - without == pytest.approx(beta * kl.mean(), rel=1e-10)
@@ -87,48 +77,35 @@ def test_eps_zero_decodes_the_mean_code():
     np.testing.assert_array_equal(grads[4], 0.0)
 
 
-@pytest.mark.parametrize("task", ["classification", "regression"])
-def test_predict_averages_sampled_predictions(task):
+def test_predict_averages_sampled_predictions():
     rng = np.random.default_rng(3)
-    n, k, S = 5, (1 if task == "regression" else 3), 4
+    n, k, S = 5, 3, 4
     x, p = rng.standard_normal((n, 3)), _params(rng, k=k)
     eps = rng.standard_normal((S, n, 2))
     (mu, s), _ = gaussian_head_forward(x, *p[:4])
     outs = []
     for t in range(S):
         a = (mu + np.exp(s / 2) * eps[t]) @ p[4] + p[5]
-        outs.append(softmax(a) if task == "classification" else a[:, 0])
-    got = vib_predict(x, *p, task=task, eps=eps)
+        outs.append(softmax(a))
+    got = vib_predict(x, *p, eps=eps)
     np.testing.assert_allclose(got, np.mean(outs, axis=0), rtol=1e-13)
-    if task == "classification":
-        assert got.shape == (n, k)
-        np.testing.assert_allclose(got.sum(axis=1), 1.0)
-    else:
-        assert got.shape == (n,)
+    assert got.shape == (n, k)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0)
 
 
-@pytest.mark.parametrize("task", ["classification", "regression"])
-def test_extreme_inputs_give_finite_loss_and_gradients(task):
+def test_extreme_inputs_give_finite_loss_and_gradients():
     rng = np.random.default_rng(4)
-    n, k = 6, (1 if task == "regression" else 3)
+    n, k = 6, 3
     x = 1e3 * rng.standard_normal((n, 3))
     x[0] = [1e3, -1e3, 1e3]
     p = _params(rng, k=k)
     p[2] = 50.0 * p[2]  # raw log-variances of order 1e5: the bound must hold them in [-10, 10]
-    y = 1e3 * rng.standard_normal(n) if task == "regression" else rng.integers(0, k, n)
-    loss, cache = vib_loss_forward(x, *p, rng.standard_normal((n, 2)), y, beta=0.5, task=task)
+    y = rng.integers(0, k, n)
+    loss, cache = vib_loss_forward(x, *p, rng.standard_normal((n, 2)), y, beta=0.5)
     assert np.isfinite(loss)
     for g in vib_loss_backward(1.0, cache):
         assert np.all(np.isfinite(g))
-    assert np.all(np.isfinite(vib_predict(x, *p, task=task, eps=rng.standard_normal((2, n, 2)))))
-
-
-def test_regression_accepts_integer_targets():
-    rng = np.random.default_rng(5)
-    x, p, eps = rng.standard_normal((3, 3)), _params(rng, k=1), rng.standard_normal((3, 2))
-    a, _ = vib_loss_forward(x, *p, eps, np.array([1, 2, 3]), task="regression")
-    b, _ = vib_loss_forward(x, *p, eps, np.array([1.0, 2.0, 3.0]), task="regression")
-    assert a == b
+    assert np.all(np.isfinite(vib_predict(x, *p, eps=rng.standard_normal((2, n, 2)))))
 
 
 def test_errors_name_the_argument():
@@ -137,6 +114,8 @@ def test_errors_name_the_argument():
     x, p, eps, y = rng.standard_normal((n, 3)), _params(rng), rng.standard_normal((n, 2)), np.array([0, 1, 3])
     with pytest.raises(ValueError, match="task"):
         vib_loss_forward(x, *p, eps, y, task="ranking")
+    with pytest.raises(ValueError, match="task"):  # the regression decoder is not built (vib.py)
+        vib_loss_forward(x, *p, eps, y, task="regression")
     with pytest.raises(ValueError, match="task"):
         vib_predict(x, *p, task="ranking")
     with pytest.raises(ValueError, match="beta"):
@@ -147,16 +126,12 @@ def test_errors_name_the_argument():
         vib_loss_forward(x, *p, eps, np.array([0, 4, 1]))
     with pytest.raises(ValueError, match="y: expected 3 labels"):
         vib_loss_forward(x, *p, eps, np.array([0, 1]))
-    with pytest.raises(ValueError, match="y: expected shape"):
-        vib_loss_forward(x, *_params(rng, k=1), eps, np.zeros(2), task="regression")
     with pytest.raises(ValueError, match="W_mu: expected shape"):
         vib_loss_forward(rng.standard_normal((n, 4)), *p, eps, y)
     with pytest.raises(ValueError, match="W_s: expected shape"):
         vib_loss_forward(x, p[0], p[1], np.zeros((3, 5)), p[3], p[4], p[5], eps, y)
     with pytest.raises(ValueError, match="b_mu: expected shape"):
         vib_loss_forward(x, p[0], np.zeros(5), *p[2:], eps, y)
-    with pytest.raises(ValueError, match="W_out: expected shape"):
-        vib_loss_forward(x, *p, eps, rng.standard_normal(n), task="regression")  # W_out has 4 columns
     with pytest.raises(ValueError, match=r"W_out: expected shape \(2, K >= 2\)"):
         vib_loss_forward(x, *_params(rng, k=1), eps, np.zeros(n, dtype=int))
     with pytest.raises(ValueError, match="b_out: expected shape"):

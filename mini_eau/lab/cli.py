@@ -6,7 +6,7 @@ import sys
 
 
 def _gradcheck(args):
-    from ..gradcheck import registered, run_component, GradCheckReport
+    from ..gradcheck import registered, run_registered
 
     names = list(registered())
     if args.only:
@@ -16,9 +16,7 @@ def _gradcheck(args):
             raise SystemExit(f"gradcheck: unknown component(s) {unknown}: no component name starts with "
                              f"{'it' if len(unknown) == 1 else 'them'}; known: {', '.join(names)}")
         names = [n for n in names if n.startswith(tuple(args.only))]
-    report = GradCheckReport()
-    for n in names:
-        report.extend(run_component(n, seed=args.seed))
+    report = run_registered(names, seed=args.seed)
     print(report.table(by="input" if args.verbose else "component"))
     comps = report.components()
     n_ok = sum(1 for c in comps if c[-1])

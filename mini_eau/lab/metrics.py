@@ -2,14 +2,17 @@ r"""Evaluation metrics (SPEC §12): accuracy, macro-F1, NLL, Brier, ECE and the
 reliability curve, risk-coverage / AURC, Spearman rank correlation, and
 robustness as the normalised area under the accuracy-vs-noise curve.
 
+Where scikit-learn or SciPy has the metric (accuracy, F1, NLL, Brier,
+Spearman, the trapezoid rule) it computes it; what no library has is written
+out here: the equal-width-bin ECE with its reliability curve, and the
+risk-coverage curve with its area (AURC).
+
 Metrics run on the host: inputs are converted to NumPy (``to_numpy``, so CuPy
 arrays work too) and every function returns a Python float or NumPy arrays.
 ``probs`` is always an (N, K) matrix of class probabilities (rows sum to 1);
 ``y`` integer labels (N,) in ``0 .. K-1``.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -25,7 +28,6 @@ __all__ = [
     "ece",
     "risk_coverage_curve",
     "aurc",
-    "rankdata",
     "spearman",
     "robustness_auc",
 ]
@@ -82,24 +84,30 @@ def _n_bins(n_bins):
 
 
 # -------------------------------------------------------- classification
+# Accuracy, F1, NLL and Brier are scikit-learn's; the wrappers check the input
+# (a ValueError naming the argument) and fix the conventions the paper's tables use.
 def accuracy(probs_or_pred, y):
-    r"""Fraction of correct predictions, :math:`\frac1N\sum_i \mathbb 1[\hat y_i = y_i]`.
+    r"""Fraction of correct predictions, :math:`\frac1N\sum_i \mathbb 1[\hat y_i = y_i]` (``sklearn.metrics.accuracy_score``).
 
     ``probs_or_pred``: predicted labels (N,) or scores (N, K), whose argmax
     is the prediction (ties go to the lowest class, as ``np.argmax``).
     """
+    from sklearn.metrics import accuracy_score  # imported here: scikit-learn is slow to import
+
     pred, k = _pred(probs_or_pred, "probs_or_pred")
     y = _labels(y, pred.shape[0], k)
-    return float(np.mean(pred == y))
+    return float(accuracy_score(y, pred))
 
 
 def macro_f1(pred, y, n_classes):
-    r"""Unweighted mean over classes of :math:`F_1^k = \frac{2\,TP_k}{2\,TP_k + FP_k + FN_k}`.
+    r"""Unweighted mean over classes of :math:`F_1^k = \frac{2\,TP_k}{2\,TP_k + FP_k + FN_k}` (``sklearn.metrics.f1_score``).
 
     Classes that occur neither in ``y`` nor in ``pred`` (0/0) are left out
-    of the mean, the convention of ``sklearn.metrics.f1_score(average="macro")``
-    with its default labels.  ``pred``: labels (N,) or scores (N, K).
+    of the mean: ``f1_score(average="macro")`` with its default labels, the
+    classes present in either.  ``pred``: labels (N,) or scores (N, K).
     """
+    from sklearn.metrics import f1_score
+
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
         raise ValueError(f"n_classes: expected an integer >= 2, got {n_classes!r}")
     pred, k = _pred(pred, "pred")
@@ -107,37 +115,43 @@ def macro_f1(pred, y, n_classes):
         raise ValueError(f"pred: expected scores with {n_classes} columns (n_classes), got {k}")
     _labels(pred, None, n_classes, name="pred")
     y = _labels(y, pred.shape[0], n_classes)
-    classes = np.arange(n_classes)
-    is_pred = pred[:, None] == classes[None, :]
-    is_true = y[:, None] == classes[None, :]
-    tp = np.sum(is_pred & is_true, axis=0)
-    fp = np.sum(is_pred & ~is_true, axis=0)
-    fn = np.sum(~is_pred & is_true, axis=0)
-    present = (tp + fp + fn) > 0
-    return float(np.mean(2 * tp[present] / (2 * tp[present] + fp[present] + fn[present])))
+    # zero_division=0: a class never predicted (or never true) scores F1 = 2 TP/(2 TP + FP + FN) = 0, no warning
+    return float(f1_score(y, pred, average="macro", zero_division=0))
 
 
 def nll(probs, y):
-    r"""Mean negative log-likelihood :math:`-\frac1N\sum_i \log p_{i, y_i}`.
+    r"""Mean negative log-likelihood :math:`-\frac1N\sum_i \log p_{i, y_i}` (``sklearn.metrics.log_loss``).
 
-    Numerics: :math:`p_{i,y_i}` is clipped below at :data:`NLL_CLIP` = 1e-12
-    so a confident mistake costs at most :math:`-\log 10^{-12} \approx 27.6`
-    instead of inf.
+    Numerics: probabilities are clipped below at :data:`NLL_CLIP` = 1e-12
+    before ``log_loss`` sees them, so a confident mistake costs at most
+    :math:`-\log 10^{-12} \approx 27.6` instead of inf (``log_loss`` alone
+    clips at the machine epsilon of the input's dtype, which would make the
+    cap depend on float32 or float64).
     """
-    p = _probs(probs)
+    from sklearn.metrics import log_loss
+
+    p = _probs(probs).astype(np.float64)
     y = _labels(y, p.shape[0], p.shape[1])
-    p_true = np.sum(p * (np.arange(p.shape[1])[None, :] == y[:, None]), axis=1)
-    return float(-np.mean(np.log(np.maximum(p_true, NLL_CLIP))))
+    # positional: the second argument was renamed (y_pred -> y_proba) in scikit-learn 1.9
+    return float(log_loss(y, np.maximum(p, NLL_CLIP), labels=np.arange(p.shape[1])))
 
 
 def brier(probs, y):
-    r"""Multi-class Brier score :math:`\frac1N\sum_i\sum_k (p_{ik} - \mathbb 1[y_i = k])^2`, in [0, 2]."""
-    p = _probs(probs)
+    r"""Multi-class Brier score :math:`\frac1N\sum_i\sum_k (p_{ik} - \mathbb 1[y_i = k])^2`, in [0, 2] (``sklearn.metrics.brier_score_loss``).
+
+    Unscaled for every K, two classes included (``scale_by_half=False``; with
+    ``"auto"`` scikit-learn halves the two-class score).
+    """
+    from sklearn.metrics import brier_score_loss
+
+    p = _probs(probs).astype(np.float64)
     y = _labels(y, p.shape[0], p.shape[1])
-    onehot = np.arange(p.shape[1])[None, :] == y[:, None]
-    return float(np.mean(np.sum((p - onehot) ** 2, axis=1)))
+    return float(brier_score_loss(y, p, labels=np.arange(p.shape[1]), scale_by_half=False))
 
 
+# ------------------------------------------------------ calibration
+# No library has ECE with these bins or the reliability curve behind it:
+# written out here, each tested against a worked example.
 def reliability_curve(probs, y, n_bins=15):
     r"""Per-bin mean confidence, accuracy and count for a reliability diagram.
 
@@ -230,54 +244,42 @@ def aurc(confidence_or_uncertainty, correct, uncertainty=False):
 
 
 # ------------------------------------------------------ rank correlation
-def rankdata(a):
-    """Ranks 1..N of ``a`` (1-d), tied values sharing the average of their ranks."""
-    v = _vector("a", a)
-    order = np.argsort(v, kind="stable")
-    sv = v[order]
-    new_group = np.r_[True, sv[1:] != sv[:-1]]
-    starts = np.flatnonzero(new_group)
-    ends = np.r_[starts[1:], sv.shape[0]]                     # exclusive
-    # Positions start+1 .. end share the mean rank (start + 1 + end) / 2.
-    avg = (starts + 1 + ends) / 2.0
-    ranks = np.empty_like(v)
-    ranks[order] = avg[np.cumsum(new_group) - 1]
-    return ranks
-
-
 def spearman(a, b):
-    r"""Spearman rank correlation: the Pearson correlation of the ranks (ties averaged).
+    r"""Spearman rank correlation: the Pearson correlation of the ranks, ties averaged (``scipy.stats.spearmanr``).
 
     .. math:: \rho = \frac{\sum_i (R_i - \bar R)(S_i - \bar S)}
                          {\sqrt{\sum_i (R_i - \bar R)^2 \sum_i (S_i - \bar S)^2}}
 
     SPEC §12 uses it between injected noise and predicted uncertainty.  A
-    constant input has no ranking: ``ValueError`` naming it.
+    constant input has no ranking: ``ValueError`` naming it (``spearmanr``
+    would warn and return NaN).
     """
-    ra = rankdata(a)
-    rb = _vector("b", b, n=ra.shape[0])
-    rb = rankdata(rb)
-    if ra.shape[0] < 2:
+    from scipy.stats import spearmanr
+
+    a = _vector("a", a)
+    b = _vector("b", b, n=a.shape[0])
+    if a.shape[0] < 2:
         raise ValueError("a: expected at least 2 values for a rank correlation")
-    da, db = ra - ra.mean(), rb - rb.mean()
-    for name, d in (("a", da), ("b", db)):
-        if not np.any(d):
+    for name, v in (("a", a), ("b", b)):
+        if np.all(v == v[0]):
             raise ValueError(f"{name}: all values are equal; the rank correlation is undefined")
-    return float(np.sum(da * db) / math.sqrt(np.sum(da * da) * np.sum(db * db)))
+    return float(spearmanr(a, b)[0])
 
 
 # -------------------------------------------------------------- robustness
 def robustness_auc(levels, accuracies):
-    r"""Mean accuracy over the noise range: trapezoid area under accuracy-vs-noise / range.
+    r"""Mean accuracy over the noise range: trapezoid area under accuracy-vs-noise / range (``scipy.integrate.trapezoid``).
 
     .. math:: R = \frac{1}{s_L - s_1} \sum_{l=1}^{L-1} (s_{l+1} - s_l)\,\frac{a_l + a_{l+1}}{2}
 
     ``levels`` strictly increasing (at least two); a flat curve at a gives a.
     """
+    from scipy.integrate import trapezoid
+
     s = _vector("levels", levels)
     a = _vector("accuracies", accuracies, n=s.shape[0])
     if s.shape[0] < 2:
         raise ValueError("levels: expected at least 2 noise levels")
     if np.any(np.diff(s) <= 0):
         raise ValueError("levels: expected strictly increasing noise levels")
-    return float(np.sum(np.diff(s) * (a[1:] + a[:-1]) / 2.0) / (s[-1] - s[0]))
+    return float(trapezoid(a, s) / (s[-1] - s[0]))

@@ -198,7 +198,7 @@ class Trained:
         self.__dict__.update(state, xp=None if xp is None else importlib.import_module(xp))
 
     def save(self, path):
-        """Write a checkpoint (see :mod:`mini_eau.checkpoint`)."""
+        """Write a checkpoint (see :mod:`mini_eau.lab.checkpoint`)."""
         from .checkpoint import save
 
         return save(path, self)
@@ -216,7 +216,7 @@ def _to_backend(data, xp):
 
 
 def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, params=None, xp=None):
-    """Train ``model`` on ``data`` (a :class:`mini_eau.data.MultimodalData`).
+    """Train ``model`` on ``data`` (a :class:`mini_eau.lab.data.MultimodalData`).
 
     Parameters
     ----------
