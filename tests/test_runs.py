@@ -63,14 +63,11 @@ NONSENSE = [
 
 @pytest.mark.parametrize("argv, flag, accepts", NONSENSE, ids=[" ".join(a) for a, _, _ in NONSENSE])
 def test_nonsense_fails_in_one_line_before_any_work(argv, flag, accepts, tmp_path):
-    t0 = time.perf_counter()
     res = _cli(*argv, cwd=tmp_path, timeout=60)
-    elapsed = time.perf_counter() - t0
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2 and res.stdout == "", res.stdout + res.stderr
     assert len(lines) == 1 and flag in lines[0] and accepts in lines[0] and "Traceback" not in res.stderr, lines
-    assert not (tmp_path / "runs").exists()  # nothing created
-    assert elapsed < 10.0  # no training (about 0.4 s on an idle machine: the interpreter's start)
+    assert not (tmp_path / "runs").exists()  # nothing created, nothing printed: no work started
 
 
 def test_n_train_beyond_a_real_set_is_refused(tmp_path):
