@@ -74,7 +74,7 @@ from ..validation import check_array, check_same_batch
 from . import checkpoint
 from .baselines import FUSION_METHODS, make_method
 from .data import MultimodalData, noise_unit
-from .train import NoiseAugmentation, TrainConfig, fit
+from .train import NoiseAugmentation, TrainConfig, Trained, fit
 
 __all__ = ["EAUClassifier", "make_classifier", "ViewUncertainty", "PredictiveUncertainty", "NotFittedError",
            "InvalidParameterError", "CleanTrainingWarning", "DEFAULT_STEPS"]
@@ -536,7 +536,7 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
                  # floats through JSON come back bit-identical (repr round-trips)
                  "scaling": None if self.scalers_ is None else [[s.mean_.tolist(), s.scale_.tolist(), int(s.n_samples_seen_)]
                                                                 for s in self.scalers_]}
-        return checkpoint.save(path, self.trained_, extra=extra)
+        return self.trained_.save(path, extra=extra)
 
     @classmethod
     def load(cls, path):
@@ -552,7 +552,7 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
             Fitted; predicts exactly as the saved one.
         """
         meta = checkpoint.read_meta(path)
-        trained = checkpoint.load(path)
+        trained = Trained.load(path)
         extra = meta.get("extra") or {}
         if "estimator" in extra:
             settings = _settings_from_json(extra["estimator"])
