@@ -183,18 +183,10 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
                  batch_size=TRAIN_DEFAULTS.batch_size, lr=TRAIN_DEFAULTS.lr,
                  weight_decay=TRAIN_DEFAULTS.weight_decay, train_noise="auto", random_state=0, backend=None,
                  verbose=False, **model_settings):
-        self.method = method
-        self.views = views
-        self.scale = scale
-        self.steps = steps
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.train_noise = train_noise
-        self.random_state = random_state
-        self.backend = backend
-        self.verbose = verbose
+        # stored as given (scikit-learn's rule): fit checks them
+        self.method, self.views, self.scale, self.steps, self.epochs = method, views, scale, steps, epochs
+        self.batch_size, self.lr, self.weight_decay, self.train_noise = batch_size, lr, weight_decay, train_noise
+        self.random_state, self.backend, self.verbose = random_state, backend, verbose
         unknown = sorted(set(model_settings) - set(MODEL_DEFAULTS))
         if unknown:  # what Python says for any unknown keyword, with the list to choose from
             hints = "".join(RENAMED[k] for k in unknown if k in RENAMED)
@@ -293,48 +285,20 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------- prediction
     def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like (N, D) or list of array-like
-            As in ``fit``.
-
-        Returns
-        -------
-        ndarray (N, K)
-        """
+        """Class probabilities (N, K), columns in the order of ``classes_``; ``X`` as in :meth:`fit`."""
         xs = self._views_for_prediction(X)  # first: it says NotFittedError before fit
         return self.trained_.predict_proba(xs)
 
     def predict(self, X):
-        """The most probable class of each sample.
-
-        Parameters
-        ----------
-        X : array-like (N, D) or list of array-like
-            As in ``fit``.
-
-        Returns
-        -------
-        ndarray (N,)
-            Labels from ``classes_``.
-        """
+        """The most probable class of each sample (N,), a label from ``classes_``; ``X`` as in :meth:`fit`."""
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
     def uncertainty(self, X):
         """EAU's per-view aleatoric uncertainty and the fusion weights it gives (SPEC §6).
 
-        Parameters
-        ----------
-        X : array-like (N, D) or list of array-like
-            As in ``fit``.
-
-        Returns
-        -------
-        ViewUncertainty
-            ``u`` (M, N), ``sigma`` (M, N, D), ``weights`` (M, N).
+        ``X`` as in :meth:`fit`.  Returns a :class:`ViewUncertainty`: ``u`` (M, N),
+        ``sigma`` (M, N, D), ``weights`` (M, N).
 
         Raises
         ------
@@ -363,7 +327,7 @@ class EAUClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like (N, D) or list of array-like
-            As in ``fit``.
+            One 2-D array split by ``views``, or the list of views, as in :meth:`fit`.
         n_samples : int
             Number of passes T >= 1 [30].
         seed : int, optional

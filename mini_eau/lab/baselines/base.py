@@ -17,7 +17,7 @@ from ...encoders import draw_masks, encode_modalities, encode_modalities_backwar
 from ...gradcheck import Case
 from ...layers import linear_backward, linear_forward
 from ...model import EAUConfig, check_inputs, positional_loss
-from ...validation import check_labels
+from ...validation import accepts, check_labels
 
 __all__ = ["Encoders", "PerModalityLogits", "BATCH", "PREDICT", "model_cases"]
 
@@ -103,7 +103,28 @@ class Encoders:
 
 @dataclass
 class PerModalityLogits(Encoders):
-    """M encoders, each with its own linear head: logits stack (M, N, K)."""
+    """M encoders, each with its own linear head: logits stack (M, N, K).
+
+    A method on top writes what it does with the stack: ``stack_loss_forward(logits, y, draws)``
+    returning ``(loss, cache)``, ``stack_loss_backward(dout, cache)`` returning
+    d(logits), ``stack_predict(logits)`` returning probabilities (N, K), and
+    ``term``, the name its loss is logged under.
+    """
+
+    term = "loss"
+
+    @accepts(**BATCH)
+    def loss_forward(self, params, xs, y, draws):
+        logits, c_logits = self._logits(params, xs, draws.get("masks"))
+        loss, c_stack = self.stack_loss_forward(logits, y, draws)
+        return loss, {"logits": c_logits, "stack": c_stack, "terms": {self.term: loss}}
+
+    def loss_backward(self, dout, cache):
+        return self._logits_backward(self.stack_loss_backward(dout, cache["stack"]), cache["logits"])
+
+    @accepts(**PREDICT)
+    def predict_proba(self, params, xs, masks=None, stats=None):
+        return self.stack_predict(self._logits(params, xs, masks)[0])
 
     def init_params(self, rng, dtype=np.float64):
         p = self._init_encoders(rng, dtype)

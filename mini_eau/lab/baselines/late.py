@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from ...backend import get_array_module
 from ...gradcheck import register
 from ...layers import softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from ...validation import accepts
-from .base import BATCH, PREDICT, PerModalityLogits, model_cases
+from .base import PerModalityLogits, model_cases
 
 __all__ = ["Late"]
 
@@ -19,24 +18,21 @@ __all__ = ["Late"]
 class Late(PerModalityLogits):
     r"""Late fusion: :math:`L = \sum_m \mathrm{CE}(y, f^m)`, prediction :math:`\frac1M \sum_m \operatorname{softmax}(f^m)`."""
 
-    @accepts(**BATCH)
-    def loss_forward(self, params, xs, y, draws):
-        logits, c = self._logits(params, xs, draws.get("masks"))
+    term = "ce"
+
+    def stack_loss_forward(self, logits, y, draws):
         total, c_ce = 0.0, []
         for m in range(self.M):
             ce, cc = softmax_cross_entropy_forward(logits[m], y)
             total = total + ce
             c_ce.append(cc)
-        return total, {"logits": c, "ce": c_ce, "terms": {"ce": total}}
+        return total, c_ce
 
-    def loss_backward(self, dout, cache):
-        xp = get_array_module(cache["ce"][0][0])
-        dlogits = xp.stack([softmax_cross_entropy_backward(dout, cc) for cc in cache["ce"]])
-        return self._logits_backward(dlogits, cache["logits"])
+    def stack_loss_backward(self, dout, cache):
+        xp = get_array_module(cache[0][0])
+        return xp.stack([softmax_cross_entropy_backward(dout, cc) for cc in cache])
 
-    @accepts(**PREDICT)
-    def predict_proba(self, params, xs, masks=None, stats=None):
-        logits, _ = self._logits(params, xs, masks)
+    def stack_predict(self, logits):
         return softmax(logits, axis=2).mean(axis=0)
 
 

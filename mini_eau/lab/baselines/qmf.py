@@ -17,7 +17,7 @@ from ...backend import get_array_module
 from ...gradcheck import Case, register
 from ...layers import softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from ...validation import Labels, Optional, accepts, checks_dout, unbox
-from .base import BATCH, PREDICT, PerModalityLogits, model_cases
+from .base import PerModalityLogits, model_cases
 from .dempster_shafer import STACKS
 
 __all__ = ["qmf_weights", "qmf_loss_forward", "qmf_loss_backward", "qmf_predict", "QMF", "QMF_ENERGY_SCALE"]
@@ -143,18 +143,15 @@ class QMF(PerModalityLogits):
     differences would otherwise differentiate through them.
     """
 
-    @accepts(**BATCH)
-    def loss_forward(self, params, xs, y, draws):
-        logits, c = self._logits(params, xs, draws.get("masks"))
-        loss, c_q = qmf_loss_forward(logits, y, weights=draws.get("qmf_weights"))
-        return loss, {"logits": c, "qmf": c_q, "terms": {"qmf": loss}}
+    term = "qmf"
 
-    def loss_backward(self, dout, cache):
-        return self._logits_backward(qmf_loss_backward(dout, cache["qmf"]), cache["logits"])
+    def stack_loss_forward(self, logits, y, draws):
+        return qmf_loss_forward(logits, y, weights=draws.get("qmf_weights"))
 
-    @accepts(**PREDICT)
-    def predict_proba(self, params, xs, masks=None, stats=None):
-        logits, _ = self._logits(params, xs, masks)
+    def stack_loss_backward(self, dout, cache):
+        return qmf_loss_backward(dout, cache)
+
+    def stack_predict(self, logits):
         return qmf_predict(logits)
 
 

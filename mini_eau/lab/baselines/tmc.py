@@ -25,7 +25,7 @@ from ...backend import get_array_module
 from ...gradcheck import Case, register
 from ...layers import _one_hot, softplus_backward, softplus_forward
 from ...validation import Labels, Real, accepts, checks_dout
-from .base import BATCH, PREDICT, PerModalityLogits, model_cases
+from .base import PREDICT, PerModalityLogits, model_cases
 from .dempster_shafer import STACKS, alphas_for_checks, dirichlet, ds_combine_backward, ds_combine_forward
 
 __all__ = [
@@ -252,18 +252,15 @@ class TMC(PerModalityLogits):
     def start_epoch(self, epoch, total_epochs):
         self.annealing_coef = min(1.0, epoch / self.annealing_epochs)
 
-    @accepts(**BATCH)
-    def loss_forward(self, params, xs, y, draws):
-        logits, c = self._logits(params, xs, draws.get("masks"))
-        loss, c_tmc = tmc_loss_forward(logits, y, self.annealing_coef)
-        return loss, {"logits": c, "tmc": c_tmc, "terms": {"edl": loss}}
+    term = "edl"
 
-    def loss_backward(self, dout, cache):
-        return self._logits_backward(tmc_loss_backward(dout, cache["tmc"]), cache["logits"])
+    def stack_loss_forward(self, logits, y, draws):
+        return tmc_loss_forward(logits, y, self.annealing_coef)
 
-    @accepts(**PREDICT)
-    def predict_proba(self, params, xs, masks=None, stats=None):
-        logits, _ = self._logits(params, xs, masks)
+    def stack_loss_backward(self, dout, cache):
+        return tmc_loss_backward(dout, cache)
+
+    def stack_predict(self, logits):
         return tmc_predict(logits)[0]
 
     @accepts(xs=PREDICT["xs"])
