@@ -26,9 +26,7 @@ def regression_noise_std(x):
 
     With this problem, :func:`mini_eau.regression.fit_regressor` (two tanh
     layers, MC dropout) shows epistemic variance in the gap 3–5x that on the
-    training inputs (``tests/test_regression.py``, notebook 01); an earlier
-    choice, :math:`\sin(1.5x) + 0.3x` with noise :math:`0.05 + 0.05x^2`, gave
-    only about 2x with the same settings.
+    training inputs (``tests/test_regression.py``, notebook 01).
     """
     x = np.asarray(x, dtype=float)
     return 0.1 + 0.2 * np.abs(x)

@@ -18,23 +18,10 @@ signal-to-noise ratio (:math:`1/s^2` per coordinate) in both views.
 Training noise: :math:`s^m \sim \mathcal U(0, 3)` independently per sample and
 modality (a variance head can only learn noise it has seen).
 
-Defaults ``n_classes=4, d_latent=8, d_a=d_b=16, separation=1.0`` were tuned
-with a logistic regression (scikit-learn, trained on 4000 training-noise
-samples, tested on 4000-sample sweeps; problem seeds 0, 1, 2):
-
-=========================  =======================================
-test set                   accuracy (seeds 0 / 1 / 2; chance 0.25)
-=========================  =======================================
-A alone, s^A = 0           0.98 / 0.98 / 0.96
-A alone, s^A = 1           0.83 / 0.90 / 0.83
-A alone, s^A = 6           0.38 / 0.42 / 0.40
-B alone, s^B = 1           0.89 / 0.85 / 0.80
-B alone, s^B = 6           0.41 / 0.41 / 0.37
-A|B concat, s^A=6, s^B=1   0.58 / 0.57 / 0.53
-=========================  =======================================
-
-so concatenation with one view drowned in noise falls well below the clean
-view alone — the failure uncertainty-aware fusion is meant to fix.
+The defaults ``n_classes=4, d_latent=8, d_a=d_b=16, separation=1.0`` were
+chosen (with a logistic regression; NOTES.md, "How the toy's defaults were
+chosen") so that concatenation with one view drowned in noise falls well below
+the clean view alone — the failure uncertainty-aware fusion is meant to fix.
 """
 from __future__ import annotations
 
