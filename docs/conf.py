@@ -193,13 +193,20 @@ def _write_if_changed(path, text):
 
 
 def package_modules():
-    """``mini_eau.*`` and ``mini_eau.lab.*`` modules, in the order of the package."""
+    """``mini_eau.*`` and ``mini_eau.lab.*`` modules (with the modules of the kit's folders), in the order of the package."""
     out = {}
     for pkg_name in ("mini_eau", "mini_eau.lab"):
         pkg = importlib.import_module(pkg_name)
         mods = []
         for info in pkgutil.iter_modules(pkg.__path__):
-            if info.ispkg or info.name.startswith("_"):
+            if info.name.startswith("_"):
+                continue
+            if info.ispkg:  # the kit's folders (data/, baselines/): the package's page, then one per module
+                if pkg_name == "mini_eau.lab":
+                    sub = f"{pkg_name}.{info.name}"
+                    mods.append(sub)
+                    mods += [f"{sub}.{i.name}" for i in pkgutil.iter_modules(importlib.import_module(sub).__path__)
+                             if not i.name.startswith("_")]
                 continue
             mods.append(f"{pkg_name}.{info.name}")
         out[pkg_name] = mods
@@ -233,9 +240,11 @@ def write_api_pages():
             index.append(f"   {short}")
             listing.append(f"* :doc:`{short}` -- {summary}" if summary else f"* :doc:`{short}`")
             title = f"``{short}``"
+            # a folder's page is its overview; its names are documented on its modules' pages
+            members = [] if hasattr(m, "__path__") else ["   :members:"]
             _write_if_changed(os.path.join(api, f"{short}.rst"), "\n".join([
                 title, "=" * len(title), "",
-                f".. automodule:: {mod}", "   :members:", ""]))
+                f".. automodule:: {mod}", *members, ""]))
         index += [""] + listing + [""]
     _write_if_changed(os.path.join(api, "index.rst"), "\n".join(index))
 

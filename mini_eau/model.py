@@ -38,8 +38,7 @@ import numpy as np
 from .backend import get_array_module
 from .contrastive import VARIANTS as URA_VARIANTS, ura_loss_total_backward, ura_loss_total_forward
 from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, modality_uncertainty, uncertainty_weights
-from .encoders import (ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward,  # noqa: F401
-                       encoder_backward, encoder_forward, init_encoder)
+from .encoders import ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward, init_encoder
 from .gaussian import (VARIANCE_INPUTS, gaussian_head_backward, gaussian_head_forward, head_statistics, sample_backward,
                        sample_forward)
 from .gradcheck import Case, register
@@ -48,14 +47,7 @@ from .layers import linear_backward, linear_forward, softmax, softmax_cross_entr
 from .validation import KEEP_PROB, Choice, Integer, Real, accepts, check_array, check_labels, check_same_batch, unbox
 from .vib import vib_loss_backward, vib_loss_forward, vib_predict
 
-__all__ = [
-    "EAUConfig",
-    "EAU",
-    "encoder_forward",
-    "encoder_backward",
-    "init_encoder",
-    "check_inputs",
-]
+__all__ = ["EAUConfig", "EAU", "check_inputs", "positional_loss"]
 
 
 def check_inputs(xs, y=None, input_dims=None, n_classes=None):
@@ -268,9 +260,21 @@ class EAU:
         return p
 
     def param_shapes(self):
-        """Name -> shape of :meth:`init_params`' arrays (computed once per configuration)."""
+        """Name -> shape of :meth:`init_params`' arrays, in its order (kept once per configuration)."""
         if getattr(self, "_shapes", (None,))[0] != self.config:
-            shapes = {k: tuple(v.shape) for k, v in self.init_params(np.random.default_rng(0)).items()}
+            c, D, K, Z = self.config, self.config.d_embed, self.n_classes, self.config.d_bottleneck
+            H, shapes = c.hidden[-1], {}
+            for m, d_in in enumerate(self.input_dims):
+                for l, (d, h) in enumerate(zip((d_in, *c.hidden[:-1]), c.hidden)):
+                    shapes.update({f"enc{m}.W{l}": (d, h), f"enc{m}.b{l}": (h,)})
+                shapes.update({f"head{m}.W_mu": (H, D), f"head{m}.b_mu": (D,), f"head{m}.W_s": (H, D), f"head{m}.b_s": (D,)})
+                if c.lambda_uni > 0:
+                    shapes.update({f"aux{m}.W": (D, K), f"aux{m}.b": (K,)})
+            if c.vib:
+                shapes.update({"vib.W_mu": (D, Z), "vib.b_mu": (Z,), "vib.W_s": (D, Z), "vib.b_s": (Z,),
+                               "vib.W_out": (Z, K), "vib.b_out": (K,)})
+            else:
+                shapes.update({"cls.W": (D, K), "cls.b": (K,)})
             self._shapes = (copy.copy(self.config), shapes)  # a copy: a config changed in place is seen
         return self._shapes[1]
 

@@ -23,7 +23,8 @@ from dataclasses import replace
 from mini_eau.gaussian import VARIANCE_INPUTS
 from mini_eau.lab.corruptions import CORRUPTIONS
 from mini_eau.lab.data import BENCHMARKS
-from mini_eau.lab.demo import EAU_DEFAULTS, aggregate, run_corruptions
+from mini_eau.lab.demo import EAU_DEFAULTS, run_corruptions
+from mini_eau.lab.seeds import aggregate
 
 
 def _write(path, obj):

@@ -353,10 +353,10 @@ def use_strict_special(monkeypatch):
     """Let TMC (digamma, gammaln) find :data:`special` for the strict module, as it finds cupyx.scipy.special."""
     import sys
 
-    from mini_eau.lab import baselines_losses
+    from mini_eau.lab.baselines import tmc
 
     monkeypatch.setitem(sys.modules, "strict_special", special)
-    monkeypatch.setitem(baselines_losses._SPECIAL_MODULES, "strict_numpy", "strict_special")
+    monkeypatch.setitem(tmc._SPECIAL_MODULES, "strict_numpy", "strict_special")
 
 
 def rel_error(a, b):

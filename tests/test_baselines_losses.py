@@ -1,4 +1,4 @@
-"""TMC and QMF fusion/loss parts: hand-worked values, properties, extremes, errors."""
+"""TMC and QMF fusion/loss parts (mini_eau.lab.baselines.tmc, .dempster_shafer, .qmf): hand-worked values, properties, extremes, errors."""
 import math
 
 import autograd.numpy as anp
@@ -9,7 +9,9 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mini_eau.lab import baselines_losses as B
+from mini_eau.lab.baselines import dempster_shafer as DS
+from mini_eau.lab.baselines import qmf as Q
+from mini_eau.lab.baselines import tmc as T
 from mini_eau.gradcheck import check_backward, numerical_gradient, rel_error
 
 
@@ -27,7 +29,7 @@ def test_ds_combine_hand_worked_conflict_k2():
     # b_0 = (0 + 1/2 * 1/2 + 0) / (3/4) = 1/3,  b_1 = 1/3 by symmetry,  u = (1/4) / (3/4) = 1/3
     # S = K / u = 6, e = b S = (2, 2), alpha = (3, 3)
     alphas = np.array([[[3.0, 1.0]], [[1.0, 3.0]]])
-    alpha, _ = B.ds_combine_forward(alphas)
+    alpha, _ = DS.ds_combine_forward(alphas)
     np.testing.assert_allclose(alpha, [[3.0, 3.0]], rtol=1e-14)
 
 
@@ -38,7 +40,7 @@ def test_ds_combine_hand_worked_agreement_k2():
     # b_0 = 2/3 * 1/2 + 2/3 * 1/2 + 1/2 * 1/3 = 1/3 + 1/3 + 1/6 = 5/6,  b_1 = 0,  u = 1/3 * 1/2 = 1/6
     # S = 2 / (1/6) = 12, e = (10, 0), alpha = (11, 1)
     alphas = np.array([[[5.0, 1.0]], [[3.0, 1.0]]])
-    alpha, _ = B.ds_combine_forward(alphas)
+    alpha, _ = DS.ds_combine_forward(alphas)
     np.testing.assert_allclose(alpha, [[11.0, 1.0]], rtol=1e-14)
 
 
@@ -48,12 +50,12 @@ def test_fully_uncertain_opinion_is_neutral():
     other = 1.0 + rng.exponential(2.0, (3, 4))
     vacuous = np.ones((3, 4))
     for stack in ([vacuous, other], [other, vacuous]):
-        alpha, _ = B.ds_combine_forward(np.stack(stack))
+        alpha, _ = DS.ds_combine_forward(np.stack(stack))
         np.testing.assert_allclose(alpha, other, rtol=1e-13)
     # M = 3, vacuous in the middle: same as combining the outer two
     third = 1.0 + rng.exponential(2.0, (3, 4))
-    a3, _ = B.ds_combine_forward(np.stack([other, vacuous, third]))
-    a2, _ = B.ds_combine_forward(np.stack([other, third]))
+    a3, _ = DS.ds_combine_forward(np.stack([other, vacuous, third]))
+    a2, _ = DS.ds_combine_forward(np.stack([other, third]))
     np.testing.assert_allclose(a3, a2, rtol=1e-13)
 
 
@@ -67,7 +69,7 @@ def test_ds_combine_matches_paper_formula_with_explicit_conflict_sum():
     C = sum(b1[:, i] * b2[:, j] for i in range(K) for j in range(K) if i != j)
     b = (b1 * b2 + b1 * u2[:, None] + b2 * u1[:, None]) / (1 - C)[:, None]
     u = u1 * u2 / (1 - C)
-    alpha, _ = B.ds_combine_forward(np.stack([a1, a2]))
+    alpha, _ = DS.ds_combine_forward(np.stack([a1, a2]))
     np.testing.assert_allclose(alpha, b * (K / u)[:, None] + 1, rtol=1e-12)
 
 
@@ -83,7 +85,7 @@ def test_pair_rule_keeps_belief_plus_uncertainty_one(raw):
     m = np.array(raw) + 1e-3
     m = m / m.sum(axis=1, keepdims=True)
     b1, u1, b2, u2 = m[0, :-1][None], m[0, -1:], m[1, :-1][None], m[1, -1:]
-    b, u, _ = B._ds_pair_forward(b1, u1, b2, u2)
+    (b, u), _ = DS._ds_pair_forward(b1, u1, b2, u2)
     assert b.sum() + u[0] == pytest.approx(1.0, abs=1e-12)
     assert np.all(b >= 0) and u[0] <= min(u1[0], u2[0]) * (1 + 1e-12)
 
@@ -93,13 +95,13 @@ def test_pair_rule_keeps_belief_plus_uncertainty_one(raw):
 def test_combined_uncertainty_never_exceeds_any_modality(M, K, seed, scale):
     rng = np.random.default_rng(seed)
     alphas = 1.0 + rng.exponential(scale, (M, 3, K))
-    alpha, _ = B.ds_combine_forward(alphas)
+    alpha, _ = DS.ds_combine_forward(alphas)
     u = K / alpha.sum(-1)
     u_m = K / alphas.sum(-1)
     assert np.all(u <= u_m.min(axis=0) * (1 + 1e-12))
     assert np.all(alpha >= 1.0)
     # Dempster's rule is commutative and associative: the order of modalities does not matter
-    alpha_rev, _ = B.ds_combine_forward(alphas[::-1].copy())
+    alpha_rev, _ = DS.ds_combine_forward(alphas[::-1].copy())
     np.testing.assert_allclose(alpha_rev, alpha, rtol=1e-10)
 
 
@@ -111,7 +113,7 @@ def test_edl_loss_hand_worked():
     #           alpha~ = (2, 1), T = 3: KL = lnG(3) - lnG(2) - lnG(2) - lnG(1) + (2-1)(psi(2) - psi(3)) = ln 2 - 1/2
     # coef = 0.5: mean = (1/2 + 3/2 + 0.5 (ln 2 - 1/2)) / 2
     alpha = np.array([[2.0, 1.0], [2.0, 1.0]])
-    loss, _ = B.edl_loss_forward(alpha, np.array([0, 1]), 0.5)
+    loss, _ = T.edl_loss_forward(alpha, np.array([0, 1]), 0.5)
     assert loss == pytest.approx((0.5 + 1.5 + 0.5 * (math.log(2) - 0.5)) / 2, rel=1e-14)
 
 
@@ -120,7 +122,7 @@ def test_edl_loss_against_direct_formula_and_scipy_entropy():
     alpha = 1.0 + rng.exponential(2.0, (4, 3))
     y = np.array([0, 2, 1, 2])
     coef = 0.7
-    loss, _ = B.edl_loss_forward(alpha, y, coef)
+    loss, _ = T.edl_loss_forward(alpha, y, coef)
     total = 0.0
     for a, k in zip(alpha, y):
         risk = scipy.special.digamma(a.sum()) - scipy.special.digamma(a[k])
@@ -134,8 +136,8 @@ def test_edl_loss_against_direct_formula_and_scipy_entropy():
 
 def test_edl_loss_gradient_of_risk_by_hand():
     # coef = 0, N = 1, alpha = (2, 1), y = 0:  dL/dalpha = psi1(3) - (psi1(2), 0)
-    _, cache = B.edl_loss_forward(np.array([[2.0, 1.0]]), np.array([0]), 0.0)
-    d = B.edl_loss_backward(1.0, cache)
+    _, cache = T.edl_loss_forward(np.array([[2.0, 1.0]]), np.array([0]), 0.0)
+    d = T.edl_loss_backward(1.0, cache)
     psi1_3 = math.pi ** 2 / 6 - 1 - 0.25  # psi1(n) = pi^2/6 - sum_{j<n} 1/j^2
     psi1_2 = math.pi ** 2 / 6 - 1
     np.testing.assert_allclose(d, [[psi1_3 - psi1_2, psi1_3]], rtol=1e-13)
@@ -146,21 +148,21 @@ def test_tmc_loss_is_sum_of_modality_and_fused_edl():
     rng = np.random.default_rng(3)
     f = 2.0 * rng.standard_normal((3, 4, 3))
     y = np.array([0, 1, 2, 1])
-    loss, _ = B.tmc_loss_forward(f, y, 0.4)
+    loss, _ = T.tmc_loss_forward(f, y, 0.4)
     alphas = np.logaddexp(0.0, f) + 1.0
-    parts = [B.edl_loss_forward(a, y, 0.4)[0] for a in alphas]
-    parts.append(B.edl_loss_forward(B.ds_combine_forward(alphas)[0], y, 0.4)[0])
+    parts = [T.edl_loss_forward(a, y, 0.4)[0] for a in alphas]
+    parts.append(T.edl_loss_forward(DS.ds_combine_forward(alphas)[0], y, 0.4)[0])
     assert loss == pytest.approx(sum(parts), rel=1e-13)
 
 
 def test_tmc_predict_probabilities_and_uncertainty():
     f = np.array([[[0.0, 0.0]], [[0.0, 0.0]]])
-    probs, u = B.tmc_predict(f)
+    probs, u = T.tmc_predict(f)
     np.testing.assert_allclose(probs, [[0.5, 0.5]])
     # each modality: e = ln 2, S = 2 + 2 ln 2, u = 1/(1 + ln 2); fused u is smaller than either
     assert 0 < u[0] < 1 / (1 + math.log(2))
     # evidence for class 0 in both views: prediction follows it, and uncertainty drops
-    probs, u2 = B.tmc_predict(np.array([[[8.0, -8.0]], [[6.0, -6.0]]]))
+    probs, u2 = T.tmc_predict(np.array([[[8.0, -8.0]], [[6.0, -6.0]]]))
     assert probs[0, 0] > 0.9 and u2[0] < u[0]
 
 
@@ -174,10 +176,10 @@ def test_tmc_extremes_are_finite(scale):
         [[-scale, -scale, scale], [-scale] * K, [-scale] * K],
     ])
     y = np.array([0, 1, 2])
-    loss, cache = B.tmc_loss_forward(f, y, 1.0)
-    d = B.tmc_loss_backward(1.0, cache)
+    loss, cache = T.tmc_loss_forward(f, y, 1.0)
+    d = T.tmc_loss_backward(1.0, cache)
     assert np.isfinite(loss) and np.all(np.isfinite(d))
-    probs, u = B.tmc_predict(f)
+    probs, u = T.tmc_predict(f)
     assert np.all(np.isfinite(probs)) and np.all((u > 0) & (u <= 1))
     np.testing.assert_allclose(probs.sum(1), 1.0)
     # sample 1 has no evidence anywhere (logits -scale): the fused opinion stays vacuous
@@ -187,7 +189,7 @@ def test_tmc_extremes_are_finite(scale):
 def test_tmc_gradient_at_fifty_matches_autograd():
     rng = np.random.default_rng(4)
     f = 50.0 * np.sign(rng.standard_normal((2, 3, 4)))
-    rep = check_backward(B.tmc_loss_forward, B.tmc_loss_backward, [f, np.array([0, 3, 1]), 1.0],
+    rep = check_backward(T.tmc_loss_forward, T.tmc_loss_backward, [f, np.array([0, 3, 1]), 1.0],
                          diff=[0], use_fd=False)
     assert rep.rows[0].autograd_rel_error < 1e-10
 
@@ -198,13 +200,13 @@ def test_qmf_weights_and_prediction_hand_case():
     # modality 2: f = (ln 3, 0)    -> lse = ln(3 + 1) = 2 ln 2, w = 2 ln 2 / 10
     # fused = w2 * (ln 3, 0) = (0.2 ln 2 ln 3, 0) -> p_0 = sigmoid(0.2 ln 2 ln 3)
     f = np.array([[[0.0, 0.0]], [[math.log(3.0), 0.0]]])
-    w = B.qmf_weights(f)
+    w = Q.qmf_weights(f)
     np.testing.assert_allclose(w, [[math.log(2) / 10], [2 * math.log(2) / 10]], rtol=1e-14)
-    p = B.qmf_predict(f)
+    p = Q.qmf_predict(f)
     t = 0.2 * math.log(2) * math.log(3)
     np.testing.assert_allclose(p, [[1 / (1 + math.exp(-t)), 1 / (1 + math.exp(t))]], rtol=1e-14)
     # loss with y = 0: CE1 = ln 2, CE2 = ln(4/3), fused CE = ln(1 + e^{-t})
-    loss, _ = B.qmf_loss_forward(f, np.array([0]))
+    loss, _ = Q.qmf_loss_forward(f, np.array([0]))
     assert loss == pytest.approx(math.log(2) + math.log(4 / 3) + math.log1p(math.exp(-t)), rel=1e-14)
 
 
@@ -213,7 +215,7 @@ def test_qmf_weights_are_detached_under_autograd():
     rng = np.random.default_rng(5)
     f = 2.0 * rng.standard_normal((3, 4, 3))
     y = np.array([0, 2, 1, 1])
-    rep = check_backward(B.qmf_loss_forward, B.qmf_loss_backward, [f, y], diff=[0], use_fd=False)
+    rep = check_backward(Q.qmf_loss_forward, Q.qmf_loss_backward, [f, y], diff=[0], use_fd=False)
     assert rep.rows[0].autograd_rel_error < 1e-10
 
 
@@ -224,11 +226,11 @@ def test_qmf_full_derivative_adds_exactly_the_documented_term():
     f = 2.0 * rng.standard_normal((2, 3, 4))
     y = np.array([3, 0, 1])
     N = 3
-    _, cache = B.qmf_loss_forward(f, y)
-    detached = B.qmf_loss_backward(1.0, cache)
-    full = numerical_gradient(lambda x: B.qmf_loss_forward(x, y)[0], f.copy())
+    _, cache = Q.qmf_loss_forward(f, y)
+    detached = Q.qmf_loss_backward(1.0, cache)
+    full = numerical_gradient(lambda x: Q.qmf_loss_forward(x, y)[0], f.copy())
     pm = scipy.special.softmax(f, axis=2)
-    p = B.qmf_predict(f)
+    p = Q.qmf_predict(f)
     Y = np.eye(4)[y]
     extra = pm * np.sum((p - Y)[None] * f, axis=2, keepdims=True) / (10 * N)
     assert rel_error(full, detached + extra) < 1e-7
@@ -239,10 +241,10 @@ def test_qmf_full_derivative_adds_exactly_the_documented_term():
 def test_qmf_extremes_are_finite(scale):
     f = np.array([[[scale, -scale], [-scale, -scale]], [[-scale, scale], [scale, scale]]])
     y = np.array([1, 0])
-    loss, cache = B.qmf_loss_forward(f, y)
-    d = B.qmf_loss_backward(1.0, cache)
+    loss, cache = Q.qmf_loss_forward(f, y)
+    d = Q.qmf_loss_backward(1.0, cache)
     assert np.isfinite(loss) and np.all(np.isfinite(d))
-    assert np.all(np.isfinite(B.qmf_predict(f)))
+    assert np.all(np.isfinite(Q.qmf_predict(f)))
 
 
 # --------------------------------------------------------------------- errors
@@ -250,45 +252,45 @@ def test_error_messages():
     f = np.zeros((2, 3, 4))
     y = np.array([0, 1, 2])
     with pytest.raises(ValueError, match="logits: expected a 3-d array"):
-        B.tmc_loss_forward(np.zeros((3, 4)), y, 1.0)
-    with pytest.raises(ValueError, match="logits: expected a stack over M >= 2"):
-        B.tmc_loss_forward(np.zeros((1, 3, 4)), y, 1.0)
-    with pytest.raises(ValueError, match="logits: expected a stack over M >= 2"):
-        B.qmf_loss_forward(np.zeros((1, 3, 4)), y)
-    with pytest.raises(ValueError, match="alphas: expected a stack over M >= 2"):
-        B.ds_combine_forward(np.ones((1, 3, 4)))
+        T.tmc_loss_forward(np.zeros((3, 4)), y, 1.0)
+    with pytest.raises(ValueError, match=r"logits: expected shape \(M >= 2"):
+        T.tmc_loss_forward(np.zeros((1, 3, 4)), y, 1.0)
+    with pytest.raises(ValueError, match=r"logits: expected shape \(M >= 2"):
+        Q.qmf_loss_forward(np.zeros((1, 3, 4)), y)
+    with pytest.raises(ValueError, match=r"alphas: expected shape \(M >= 2"):
+        DS.ds_combine_forward(np.ones((1, 3, 4)))
     with pytest.raises(ValueError, match=r"y: labels must lie in \[0, 3\]"):
-        B.tmc_loss_forward(f, np.array([0, 1, 4]), 1.0)
+        T.tmc_loss_forward(f, np.array([0, 1, 4]), 1.0)
     with pytest.raises(ValueError, match="y: labels must lie"):
-        B.qmf_loss_forward(f, np.array([-1, 1, 2]))
+        Q.qmf_loss_forward(f, np.array([-1, 1, 2]))
     with pytest.raises(ValueError, match="y: expected 3 labels"):
-        B.edl_loss_forward(np.ones((3, 4)), np.array([0, 1]), 1.0)
+        T.edl_loss_forward(np.ones((3, 4)), np.array([0, 1]), 1.0)
     with pytest.raises(ValueError, match="annealing_coef: expected a finite number >= 0"):
-        B.tmc_loss_forward(f, y, -0.1)
+        T.tmc_loss_forward(f, y, -0.1)
     with pytest.raises(ValueError, match="annealing_coef"):
-        B.edl_loss_forward(np.ones((3, 4)), y, float("nan"))
+        T.edl_loss_forward(np.ones((3, 4)), y, float("nan"))
     with pytest.raises(ValueError, match="alpha: expected Dirichlet parameters"):
-        B.edl_loss_forward(np.full((3, 4), 0.5), y, 1.0)
+        T.edl_loss_forward(np.full((3, 4), 0.5), y, 1.0)
     with pytest.raises(ValueError, match="alphas: expected Dirichlet parameters"):
-        B.ds_combine_forward(np.full((2, 3, 4), 0.9))
+        DS.ds_combine_forward(np.full((2, 3, 4), 0.9))
     with pytest.raises(ValueError, match="alpha: expected a 2-d array"):
-        B.edl_loss_forward(np.ones((2, 3, 4)), y, 1.0)
+        T.edl_loss_forward(np.ones((2, 3, 4)), y, 1.0)
     with pytest.raises(ValueError, match=r"weights: expected shape \(2, 3\)"):
-        B.qmf_loss_forward(f, y, weights=np.ones((3, 2)))
+        Q.qmf_loss_forward(f, y, weights=np.ones((3, 2)))
     with pytest.raises(ValueError, match="logits: contains NaN"):
-        B.tmc_predict(np.full((2, 3, 4), np.nan))
+        T.tmc_predict(np.full((2, 3, 4), np.nan))
 
 
 def test_special_module_follows_array_module():
     import autograd.scipy.special
 
-    assert B._special(np) is scipy.special
-    assert B._special(anp) is autograd.scipy.special
+    assert T._special(np) is scipy.special
+    assert T._special(anp) is autograd.scipy.special
     with pytest.raises(TypeError, match="special-function module"):
-        B._special(math)
+        T._special(math)
 
 
 def test_trigamma_values():
     # psi1(1) = pi^2/6, psi1(2) = pi^2/6 - 1; the order goes in as an array (CuPy needs that)
-    np.testing.assert_allclose(B._trigamma(np.array([1.0, 2.0]), np), [math.pi ** 2 / 6, math.pi ** 2 / 6 - 1],
+    np.testing.assert_allclose(T._trigamma(np.array([1.0, 2.0]), np), [math.pi ** 2 / 6, math.pi ** 2 / 6 - 1],
                                rtol=1e-14)

@@ -148,7 +148,7 @@ def test_other_archives_are_not_checkpoints(tmp_path):
 
 def test_extra_is_stored_and_read_back(tmp_path, trained):
     tr, _ = trained
-    checkpoint.save(tmp_path / "x.npz", tr, extra={"classes": ["cat", "dog"]})
+    tr.save(tmp_path / "x.npz", extra={"classes": ["cat", "dog"]})
     assert checkpoint.read_meta(tmp_path / "x.npz")["extra"] == {"classes": ["cat", "dog"]}
 
 

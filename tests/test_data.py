@@ -21,7 +21,7 @@ def toy():
 
 @pytest.fixture(scope="module")
 def digits():
-    return D.load_digits_two_view(seed=0)
+    return D.load_digits_views("halves", seed=0)
 
 
 # ---------------------------------------------------------------- container
@@ -246,7 +246,7 @@ def test_digits_halves_reconstruct_the_images(digits):
     assert min(x.min() for x in train.xs) == 0.0 and max(x.max() for x in train.xs) == 1.0
 
 
-def test_add_noise_and_digits_sweep(digits):
+def test_add_noise_and_noise_sweep_on_digits(digits):
     _, test = digits
     noisy = D.add_noise(test, "left", 0.5, rng(1))
     assert np.all(noisy.noise[0] == 0.5) and np.all(noisy.noise[1] == 0.0)
@@ -258,7 +258,7 @@ def test_add_noise_and_digits_sweep(digits):
     np.testing.assert_allclose(twice.noise[0], 1.3)
     per_sample = D.add_noise(test, "right", np.linspace(0, 1, len(test)), rng(3))
     np.testing.assert_allclose(per_sample.noise[1], np.linspace(0, 1, len(test)))
-    sweep = D.digits_sweep(test, rng(4), noisy="right", other=0.1)
+    sweep = D.noise_sweep(test, rng(4), D.DIGITS_LEVELS, noisy="right", other=0.1)
     assert [float(d.noise[1, 0]) for d in sweep] == list(D.DIGITS_LEVELS)
     assert all(np.all(d.noise[0] == 0.1) for d in sweep)
     np.testing.assert_allclose(sweep[-1].xs[1] - test.xs[1], 1.5 / 0.5 * (sweep[3].xs[1] - test.xs[1]), atol=1e-12)
@@ -267,6 +267,6 @@ def test_add_noise_and_digits_sweep(digits):
     with pytest.raises(ValueError, match="modality: expected one of"):
         D.add_noise(test, "top", 0.1, rng())
     with pytest.raises(ValueError, match="levels"):
-        D.digits_sweep(test, rng(), levels=(-1.0,))
+        D.noise_sweep(test, rng(), (-1.0,), noisy="left")
     with pytest.raises(ValueError, match="test_fraction"):
-        D.load_digits_two_view(test_fraction=1.5)
+        D.load_digits_views("halves", test_fraction=1.5)

@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import strict_array as sa
 
 from mini_eau import EAU, EAUClassifier, EAUConfig, make_classifier
-from mini_eau.lab import checkpoint, estimator
+from mini_eau.lab import estimator
 from mini_eau.lab.data import MultimodalData
 from mini_eau.lab.estimator import InvalidParameterError, NotFittedError
 from mini_eau.lab.train import TrainConfig, fit
@@ -283,7 +283,7 @@ def test_load_a_file_from_before_the_scikit_learn_keywords(tmp_path):
     old = {"method": "eau", "config": config.to_dict(), "hidden": None, "temperature": None,
            "train_config": {"epochs": 1, "batch_size": 16, "lr": 3e-3, "weight_decay": 0.0, "augment": None},
            "epochs": None, "train_noise": "auto", "seed": 4, "backend": None, "verbose": False}
-    checkpoint.save(tmp_path / "old.npz", tr, extra={"estimator": old, "classes": ["a", "b", "c"]})
+    tr.save(tmp_path / "old.npz", extra={"estimator": old, "classes": ["a", "b", "c"]})
     clf = EAUClassifier.load(tmp_path / "old.npz")
     assert np.array_equal(clf.predict_proba(xs), tr.predict_proba(xs)) and list(clf.classes_) == ["a", "b", "c"]
     assert clf.random_state == 4 and clf.temperature == 0.5 and clf.hidden == (8,) and clf.scale is False

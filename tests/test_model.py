@@ -186,6 +186,15 @@ def test_components_inside_the_model_are_not_rechecked(monkeypatch):
     assert sorted(calls) == ["xs[0]", "xs[1]"]  # the parameters' shapes are compared in one go
 
 
+@pytest.mark.parametrize("config", [EAUConfig(), EAUConfig(hidden=(6, 5, 4), d_embed=3, d_bottleneck=2, lambda_uni=0.5),
+                                    EAUConfig(hidden=(7,), vib=False, lambda_uni=1.0)])
+def test_param_shapes_are_those_of_init_params(config):
+    """param_shapes is computed from the sizes alone; it must name, order and shape what init_params draws."""
+    model = EAU([5, 4, 3], 3, config)
+    params = model.init_params(np.random.default_rng(0))
+    assert list(model.param_shapes().items()) == [(k, v.shape) for k, v in params.items()]
+
+
 def test_bad_parameters_are_named_at_the_model_edge():
     model = EAU([5, 4], 3, EAUConfig(hidden=(6,), d_embed=3))
     rng = np.random.default_rng(0)

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pytest
 
-from mini_eau.lab import demo, plots
+from mini_eau.lab import demo, plots, seeds
 from mini_eau.lab.data import load_benchmark
 from mini_eau.lab.train import TrainConfig, fit
 from mini_eau.model import EAU
@@ -167,7 +167,7 @@ def test_fit_checks_the_budget_when_training_starts():
 def results():
     tiny = demo.DemoSettings(steps=20, n_train=300, n_test=60)
     per_seed = [demo.run_demo("toy3", seed=s, settings=tiny, fast=True, log=lambda *a: None) for s in (0, 1)]
-    return demo.aggregate(per_seed)
+    return seeds.aggregate(per_seed)
 
 
 @pytest.mark.slow  # whole commands or training runs: left out of the quick loop

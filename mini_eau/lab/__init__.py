@@ -1,14 +1,22 @@
-"""The experiment kit: everything around the maths that a run needs.
+"""The experiment kit: everything around the maths that a run needs, one file (or folder) per job.
 
-- :mod:`~mini_eau.lab.data`        toy multi-view problems, real multi-view sets, noise sweeps [SPEC §11]
-- :mod:`~mini_eau.lab.metrics`     accuracy, F1, NLL, Brier, ECE, AURC, Spearman, robustness [§12]
-- :mod:`~mini_eau.lab.train`       ``fit``: minibatch Adam, one seeded generator per run
-- :mod:`~mini_eau.lab.baselines`   unimodal, concat, late, TMC, QMF under one interface [§10]
-- :mod:`~mini_eau.lab.estimator`   ``EAUClassifier``: plain arrays in, predictions and uncertainty out
-- :mod:`~mini_eau.lab.checkpoint`  save and load trained models (npz + JSON, no pickle)
-- :mod:`~mini_eau.lab.demo`        the main job, ``python -m mini_eau demo``
-- :mod:`~mini_eau.lab.plots`       the demo's figures
-- :mod:`~mini_eau.lab.cli`         ``python -m mini_eau gradcheck | demo | ablations``
+- :mod:`~mini_eau.lab.data`               the data sets [SPEC §11]: ``container`` (MultimodalData), ``toy``,
+                                          ``regression`` (1-D, §9), ``real`` (scikit-learn's sets), ``benchmarks``
+                                          (noise sweeps, ``load_benchmark``)
+- :mod:`~mini_eau.lab.corruptions`        test-time corruption families: gaussian, mask, salt-and-pepper
+- :mod:`~mini_eau.lab.baselines`          the methods EAU is compared with, one module each: ``unimodal``, ``concat``,
+                                          ``late``, ``tmc`` (with ``dempster_shafer``), ``qmf``; ``base`` the shared
+                                          encoders [§10]
+- :mod:`~mini_eau.lab.train`              ``fit``: minibatch Adam, one seeded generator per run; ``Trained``
+- :mod:`~mini_eau.lab.checkpoint`         save and load plain parts (npz + JSON, no pickle)
+- :mod:`~mini_eau.lab.metrics`            accuracy, F1, NLL, Brier, ECE, AURC, Spearman, robustness [§12]
+- :mod:`~mini_eau.lab.diagnostics`        each loss term's share of the gradient on the log-variances
+- :mod:`~mini_eau.lab.estimator`          ``EAUClassifier``: plain arrays in, predictions and uncertainty out;
+  :mod:`~mini_eau.lab.estimator_inputs`   what it accepts, :mod:`~mini_eau.lab.estimator_results` what it returns and keeps
+- :mod:`~mini_eau.lab.demo`               the main job, ``python -m mini_eau demo``; ablations
+- :mod:`~mini_eau.lab.seeds`              several seeds: ``run_seeds``, ``aggregate``
+- :mod:`~mini_eau.lab.plots`              the demo's figures
+- :mod:`~mini_eau.lab.cli`                ``python -m mini_eau gradcheck | demo | ablations``
 """
 from .train import TrainConfig, Trained, fit  # noqa: F401
 from .estimator import EAUClassifier, make_classifier  # noqa: F401

@@ -1,9 +1,12 @@
-"""Safe checkpoints for trained models.
+"""Safe checkpoints: one ``.npz`` file of plain parts, read without running code.
 
-A checkpoint is one ``.npz`` file (``numpy.savez``) holding every parameter
-array, the running statistics of the variance heads (``Trained.stats``), plus a JSON document (``__meta__``) with the method, the sizes, the
-configuration and the training history.  It is read with
-``allow_pickle=False``: loading runs no code, whoever wrote the file.
+A checkpoint holds three plain parts: a JSON header (``meta``: the method,
+the sizes, the configuration, the training history and any ``extra`` notes),
+the parameter arrays (``params``) and the running statistics of the variance
+heads (``stats``).  It is read with ``allow_pickle=False``: loading runs no
+code, whoever wrote the file.  This module knows nothing about training:
+:meth:`mini_eau.lab.train.Trained.save` and :meth:`~mini_eau.lab.train.Trained.load`
+turn a trained model into these parts and back.
 
 Saving writes to a temporary file in the same folder and renames it over the
 target (``os.replace`` is atomic on POSIX and Windows), so a save that fails
@@ -20,7 +23,7 @@ import numpy as np
 
 from ..backend import to_numpy
 
-__all__ = ["save", "load", "read_meta", "FORMAT", "VERSION"]
+__all__ = ["describe", "save", "load", "read_meta", "check_model", "FORMAT", "VERSION"]
 
 FORMAT = "mini_eau-checkpoint"
 VERSION = 2
@@ -28,44 +31,39 @@ VERSION = 2
 _META = "__meta__"
 
 
-def _describe(model):
-    from .baselines import Unimodal
-
+def describe(model):
+    """The header that identifies ``model``: method name, sizes, the modality of a unimodal baseline, configuration."""
     return {
-        "format": FORMAT,
-        "version": VERSION,
         "method": getattr(model, "name", "eau"),
         "input_dims": list(model.input_dims),
         "n_classes": int(model.n_classes),
-        "modality": getattr(model, "modality", None) if isinstance(model, Unimodal) else None,
+        "modality": getattr(model, "modality", None),  # only the unimodal baselines have one
         "config": model.config.to_dict(),
     }
 
 
-def save(path, trained, extra=None):
-    """Write ``trained`` (a :class:`mini_eau.lab.train.Trained`) to ``path`` atomically.
+def save(path, meta, params, stats=None):
+    """Write ``meta`` (a JSON-serialisable dict), ``params`` and ``stats`` (dicts of arrays) to ``path`` atomically.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file to write; its folder must exist.
-    trained : Trained
-    extra : dict, optional
-        JSON-serialisable notes stored with the model (the estimator keeps
-        its settings and class labels there); read back by :func:`read_meta`.
+    meta : dict
+        The header: :func:`describe` of the model, plus anything else to keep
+        (``Trained.save`` adds the history and ``extra``); read back by
+        :func:`read_meta`.
+    params, stats : dict of array
+        Copied to NumPy (from CuPy, if they live on a GPU).
 
     Returns
     -------
     path
     """
-    meta = _describe(trained.model)
-    meta["param_names"] = sorted(trained.params)
-    meta["stat_names"] = sorted(trained.stats)
-    meta["history"] = trained.history
-    if extra is not None:
-        meta["extra"] = extra
-    arrays = {f"param/{k}": to_numpy(v) for k, v in trained.params.items()}
-    arrays.update({f"stat/{k}": to_numpy(v) for k, v in trained.stats.items()})
+    stats = {} if stats is None else stats
+    meta = dict(meta, format=FORMAT, version=VERSION, param_names=sorted(params), stat_names=sorted(stats))
+    arrays = {f"param/{k}": to_numpy(v) for k, v in params.items()}
+    arrays.update({f"stat/{k}": to_numpy(v) for k, v in stats.items()})
     arrays[_META] = np.array(json.dumps(meta))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -85,8 +83,17 @@ def save(path, trained, extra=None):
     return path
 
 
-def _read(path):
-    """``(meta, params, stats)`` from a checkpoint file, or a ValueError that names the file and says what is wrong."""
+def load(path):
+    """``(meta, params, stats)`` from a checkpoint file written by :func:`save`.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        The file is truncated, not a mini_eau checkpoint, of another format
+        version, or lacks an array its header names; the message names the file.
+    """
     name = os.fspath(path)
     with open(path, "rb") as f:  # FileNotFoundError as is: the user's path, Python's words
         head = f.read(6)
@@ -137,41 +144,20 @@ def read_meta(path):
     ValueError
         As :func:`load`.
     """
-    return _read(path)[0]
+    return load(path)[0]
 
 
-def load(path, expect=None):
-    """Read a checkpoint written by :func:`save`; returns a :class:`~mini_eau.lab.train.Trained`.
+def check_model(path, meta, params, stats, model, expect=None):
+    """Check the parts read from ``path`` against ``model``, the model rebuilt from their header.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-    expect : model, optional
-        If given, the checkpoint must be for this method, sizes and
-        configuration; otherwise ``ValueError`` says what differs.
-
-    Returns
-    -------
-    Trained
-        The model rebuilt from the header, with NumPy parameters.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``path`` does not exist.
-    ValueError
-        The file is truncated, not a mini_eau checkpoint, for another
-        configuration, or lacks a parameter array.
+    ``expect``, if given, is the model the caller wants: the header must be
+    for its method, sizes and configuration.  Every parameter and statistics
+    array must have the name and shape the model gives it.  A ``ValueError``
+    says what differs.
     """
-    from .baselines import make_method
-    from ..model import EAUConfig
-    from .train import Trained  # here, not at the top: train imports this module inside Trained.save
-
-    meta, params, stats = _read(path)
     path = os.fspath(path)
-    model = make_method(meta["method"], meta["input_dims"], meta["n_classes"], EAUConfig(**meta["config"]))
     if expect is not None:
-        want = _describe(expect)
+        want = describe(expect)
         diff = [k for k in ("method", "input_dims", "n_classes", "modality") if want[k] != meta[k]]
         diff += [f"config.{k}" for k in want["config"] if want["config"][k] != meta["config"].get(k)]
         if diff:
@@ -182,7 +168,6 @@ def load(path, expect=None):
     for k, v in params.items():
         if v.shape != fresh[k].shape:
             raise ValueError(f"checkpoint {path!r}: parameter {k!r} has shape {v.shape}, expected {fresh[k].shape}")
-    want_stats = model.stats_shapes() if hasattr(model, "stats_shapes") else {}
+    want_stats = {k: tuple(v.shape) for k, v in model.init_stats().items()}
     if set(want_stats) != set(stats) or any(stats[k].shape != want_stats[k] for k in stats):
         raise ValueError(f"checkpoint {path!r}: running statistics {sorted(stats)} do not match the model's {sorted(want_stats)}")
-    return Trained(model, params, meta.get("history", []), stats=stats)

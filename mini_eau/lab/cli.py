@@ -234,7 +234,8 @@ def _write_summary(args, out, done):
     """``results.json`` (the mean over the finished seeds) and the figures, each file named as it is written."""
     import os
 
-    from .demo import aggregate, format_tables
+    from .demo import format_tables
+    from .seeds import aggregate
     from .plots import demo_figures
 
     summary = aggregate(done) if len(done) > 1 else done[0]

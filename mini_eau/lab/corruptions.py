@@ -4,7 +4,7 @@
 
 * ``gaussian``: additive Gaussian noise of standard deviation ``level`` times
   the data's noise unit (the RMS of the clean training features,
-  :func:`mini_eau.lab.data.noise_unit`); levels (0, 1, 2, 3, 4, 6) units.
+  :func:`mini_eau.lab.data.benchmarks.noise_unit`); levels (0, 1, 2, 3, 4, 6) units.
 * ``mask``: each feature of the view set to 0 with probability ``level``
   (a fraction, 0 to 1), as a sensor drop-out or a masked word would.
 * ``saltpepper``: each feature replaced, with probability ``level``, by that
@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_choice, check_positive
-from .data import MultimodalData, TOY_LEVELS, _check_levels, _view_indices, add_noise
+from .data.benchmarks import add_noise
+from .data.container import MultimodalData, check_levels, view_indices
+from .data.toy import TOY_LEVELS
 
 __all__ = ["CORRUPTIONS", "FRACTION_LEVELS", "Corruption", "corruption", "corrupt_sweep"]
 
@@ -67,7 +69,7 @@ def corruption(name):
 
 
 def _check_fractions(levels):
-    levels = _check_levels(levels)
+    levels = check_levels(levels)
     if any(lv > 1.0 for lv in levels):
         raise ValueError(f"levels: expected fractions in [0, 1] for this corruption, got {levels}")
     return levels
@@ -109,8 +111,8 @@ def corrupt_sweep(data, seed, family, levels, noisy, other=0.0, unit=1.0, train=
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
     family = corruption(family).name
-    noisy = _view_indices("noisy", noisy, data.names)
-    levels = _check_levels(levels) if family == "gaussian" else _check_fractions(levels)
+    noisy = view_indices("noisy", noisy, data.names)
+    levels = check_levels(levels) if family == "gaussian" else _check_fractions(levels)
     check_positive("other", other, allow_zero=True)
     check_positive("unit", unit)
     if family == "saltpepper" and train is None:

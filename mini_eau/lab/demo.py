@@ -13,8 +13,8 @@
 4. Record EAU's fusion weights, its predicted uncertainty against the
    injected noise (Spearman) and its calibration per level.
 
-Everything is driven by one generator per seed; :func:`run_seeds` repeats a
-run over several seeds and gives the mean and the spread.
+Everything is driven by one generator per seed; :func:`mini_eau.lab.seeds.run_seeds`
+repeats a run over several seeds and gives the mean and the spread.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..backend import to_numpy
 from ..model import EAU, EAUConfig
 from . import metrics
 from .baselines import make_method, method_names
@@ -36,7 +35,7 @@ from .train import NoiseAugmentation, TrainConfig, fit
 
 __all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "check_settings", "describe_run",
            "budget_text", "training_setup", "evaluate",
-           "oracle", "eau_diagnostics", "run_demo", "run_corruptions", "run_seeds", "aggregate", "format_tables", "ABLATIONS",
+           "oracle", "eau_diagnostics", "run_demo", "run_corruptions", "format_tables", "ABLATIONS",
            "run_ablations"]
 
 PROTOCOLS = {
@@ -287,39 +286,6 @@ def run_corruptions(data="toy", seed=0, protocol="augment", corruptions=tuple(CO
         results["runtime_s"] = runtime_train + time.perf_counter() - t1
         out.append(results)
     return out, trained
-
-
-# ------------------------------------------------------------- several seeds
-def run_seeds(seeds=(0, 1, 2), **kwargs):
-    """:func:`run_demo` once per seed; returns ``(per_seed results, aggregate(per_seed))``."""
-    per_seed = [run_demo(seed=s, **kwargs) for s in seeds]
-    return per_seed, aggregate(per_seed)
-
-
-def _walk(trees, fn):
-    """Apply ``fn`` to the list of leaves found at the same place in every tree (dicts/lists of numbers)."""
-    first = trees[0]
-    if isinstance(first, dict):
-        return {k: _walk([t[k] for t in trees], fn) for k in first}
-    if isinstance(first, list) and first and not isinstance(first[0], str):
-        return [_walk([t[i] for t in trees], fn) for i in range(len(first))]
-    if isinstance(first, (int, float)) and not isinstance(first, bool):
-        return fn([float(t) for t in trees])
-    return first
-
-
-def aggregate(per_seed):
-    """Mean and standard deviation over seeds of every number in the results (same data and protocol)."""
-    sweeps = [r["sweeps"] for r in per_seed]
-    mean = dict(per_seed[0])
-    mean["sweeps"] = _walk(sweeps, lambda v: float(np.mean(v)))
-    std = {"sweeps": _walk(sweeps, lambda v: float(np.std(v)))}
-    for sw, first in zip(mean["sweeps"], per_seed[0]["sweeps"]):
-        sw["noisy"] = first["noisy"]  # view indices, not numbers to average
-    mean["seed"] = [r["seed"] for r in per_seed]
-    mean["std"] = std
-    mean["runtime_s"] = float(np.mean([r["runtime_s"] for r in per_seed]))
-    return mean
 
 
 # ------------------------------------------------------------------ printing

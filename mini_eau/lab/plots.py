@@ -1,7 +1,7 @@
 """Figures for the demo, written as PNG (150 dpi) and SVG; no display needed.
 
 Every figure reads only the results dict of :func:`mini_eau.lab.demo.run_demo`
-(one seed) or :func:`mini_eau.lab.demo.aggregate` (several seeds: lines are
+(one seed) or :func:`mini_eau.lab.seeds.aggregate` (several seeds: lines are
 means, bands one standard deviation).  Titles name the data set, the
 protocol, the seeds and any budget other than the demo's full one, so a
 figure can be read on its own.

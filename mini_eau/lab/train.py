@@ -34,8 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backend import default_xp, noise_generator, to_numpy
+from ..model import EAUConfig, check_inputs
 from ..optim import Adam
 from ..validation import Integer, check_positive
+from . import checkpoint
+from .baselines import make_method
+from .data import MultimodalData
 
 __all__ = ["NoiseAugmentation", "TrainConfig", "TrainingDiverged", "Trained", "fit", "noise_generator", "STATS_MOMENTUM"]
 
@@ -197,18 +201,50 @@ class Trained:
         xp = state["xp"]
         self.__dict__.update(state, xp=None if xp is None else importlib.import_module(xp))
 
-    def save(self, path):
-        """Write a checkpoint (see :mod:`mini_eau.lab.checkpoint`)."""
-        from .checkpoint import save
+    def save(self, path, extra=None):
+        """Write a checkpoint (:func:`mini_eau.lab.checkpoint.save`): the model's header, the history, the arrays.
 
-        return save(path, self)
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; its folder must exist.
+        extra : dict, optional
+            JSON-serialisable notes stored with the model (the estimator keeps
+            its settings and class labels there); read back by
+            :func:`mini_eau.lab.checkpoint.read_meta`.
+
+        Returns
+        -------
+        path
+        """
+        meta = dict(checkpoint.describe(self.model), history=self.history)
+        if extra is not None:
+            meta["extra"] = extra
+        return checkpoint.save(path, meta, self.params, self.stats)
 
     @staticmethod
     def load(path, expect=None):
-        """Read a checkpoint written by :meth:`save`."""
-        from .checkpoint import load
+        """Read a checkpoint written by :meth:`save`: the model rebuilt from its header, with NumPy parameters.
 
-        return load(path, expect)
+        Parameters
+        ----------
+        path : str or os.PathLike
+        expect : model, optional
+            If given, the checkpoint must be for this method, sizes and
+            configuration; otherwise ``ValueError`` says what differs.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` does not exist.
+        ValueError
+            The file is truncated, not a mini_eau checkpoint, for another
+            configuration, or lacks a parameter array.
+        """
+        meta, params, stats = checkpoint.load(path)
+        model = make_method(meta["method"], meta["input_dims"], meta["n_classes"], EAUConfig(**meta["config"]))
+        checkpoint.check_model(path, meta, params, stats, model, expect)
+        return Trained(model, params, meta.get("history", []), stats=stats)
 
 
 def _to_backend(data, xp):
@@ -257,8 +293,6 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
     config = TrainConfig() if config is None else config
     config.check()  # the budget as it is now, not as it was when the config was made
     rng = np.random.default_rng(seed) if rng is None else rng
-    from ..model import check_inputs
-
     check_inputs(data.xs, data.y, getattr(model, "input_dims", None), getattr(model, "n_classes", None))
     xp = default_xp() if xp is None else xp
     n = len(data.y)
@@ -348,8 +382,6 @@ def _epoch_record(epoch, step_terms, xp):
 
 def _check_fit_arguments(data, config, rng, seed):
     """The containers :func:`fit` accepts (a TypeError naming the argument otherwise) and the seed's range."""
-    from .data import MultimodalData
-
     if not isinstance(data, MultimodalData):
         raise TypeError(f"data: expected a MultimodalData (mini_eau.lab.data.MultimodalData), got {type(data).__name__}; "
                         "for plain arrays use EAUClassifier().fit(xs, y)")
