@@ -114,11 +114,21 @@ def make_driver(webdriver, Service, width=1280, height=1000):
 def open_page(driver, path):
     """Load ``path`` (a file of the built site) and wait for MathJax, if any, to finish."""
     driver.get("file://" + os.path.abspath(path))
+    # MathJax's script is deferred: on a busy machine it may start after the page has loaded,
+    # so wait up to 15 s for it to appear before calling it missing
     return driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
-        const mj = window.MathJax;
-        if (!mj || !mj.startup || !mj.startup.promise) { done('no MathJax'); return; }
-        mj.startup.promise.then(() => done('ok'), (e) => done('MathJax failed: ' + e));
+        const t0 = Date.now();
+        (function wait() {
+          const mj = window.MathJax;
+          if (mj && mj.startup && mj.startup.promise) {
+            mj.startup.promise.then(() => done('ok'), (e) => done('MathJax failed: ' + e));
+          } else if (Date.now() - t0 > 15000) {
+            done('no MathJax');
+          } else {
+            setTimeout(wait, 100);
+          }
+        })();
     """)
 
 
