@@ -157,10 +157,12 @@ class EAUConfig:
     ura_variant : str
         "paper", "infonce" or "official" (SPEC §5).
     variance_head : str
-        What the variance heads read (SPEC §2): "deviation" the squared
-        standardised features minus 1, "standardised" the standardised
+        What the variance heads read (SPEC §2): "raw" h itself, as the paper
+        writes the head (the default); "standardised" the standardised
         features (batch statistics in training, running ones in
-        prediction), "raw" h itself, as the paper writes the head.
+        prediction); "deviation" the squared standardised features minus 1,
+        the head for training without noise (the paper's protocol; docs,
+        protocols page).
     lambda_udr, lambda_align, lambda_prior : float
         Weight of L_UDR and of its two parts (SPEC §4).
     lambda_ura : float
@@ -182,7 +184,7 @@ class EAUConfig:
     temperature: float = 0.1
     tau: float = 0.5
     ura_variant: str = "paper"
-    variance_head: str = "deviation"
+    variance_head: str = "raw"
     lambda_udr: float = 1e-3
     lambda_align: float = 1.0
     lambda_prior: float = 1.0
@@ -507,11 +509,11 @@ def positional_loss(model, names, xs, y, draws):
 def _eau_cases(rng):
     cases = []
     configs = [
-        ((5, 4), 3, EAUConfig(hidden=(6,), d_embed=3, d_bottleneck=2, lambda_uni=0.5), 4),
+        ((5, 4), 3, EAUConfig(hidden=(6,), d_embed=3, d_bottleneck=2, lambda_uni=0.5, variance_head="deviation"), 4),
         ((3, 4, 2), 2, EAUConfig(hidden=(5, 4), d_embed=2, d_bottleneck=3, activation="tanh", keep_prob=0.8,
-                                 fusion="per_dim", ura_variant="official", lambda_uni=0.3, variance_head="raw"), 2),
+                                 fusion="per_dim", ura_variant="official", lambda_uni=0.3), 2),
         ((4, 3), 3, EAUConfig(hidden=(5,), d_embed=3, vib=False, fusion="precision", ura_variant="infonce",
-                              temperature=2.0), 3),
+                              temperature=2.0, variance_head="standardised"), 3),
     ]
     for dims, k, cfg, n in configs:
         model = EAU(dims, k, cfg)

@@ -65,7 +65,7 @@ def main(argv=None):
                 summary["command"] = (f"python -m mini_eau demo --data {data} --protocol {protocol} --corruption {c} "
                                       f"--seeds {' '.join(map(str, args.seeds))}"
                                       + ("" if args.variance_head == EAU_DEFAULTS.variance_head
-                                         else f"  # with variance_head={args.variance_head!r}"))
+                                         else f" --variance-head {args.variance_head}"))
                 _write(os.path.join(folder, "results.json"), summary)
     return 0
 

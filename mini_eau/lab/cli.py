@@ -67,7 +67,8 @@ def _out_dir(command, args):
     import os
 
     default = os.path.join("runs", f"{command}-{args.data}-{args.protocol}"
-                           + ("" if args.corruption == "gaussian" else f"-{args.corruption}"))
+                           + ("" if args.corruption == "gaussian" else f"-{args.corruption}")
+                           + ("" if args.variance_head == "raw" else f"-{args.variance_head}"))
     out, note = args.out or default, None
 
     def held(folder):
@@ -180,9 +181,19 @@ def _progress(total, desc):
 
 
 CLEAN_NOTE = ("note: --protocol clean trains without noise, as the paper does; the variance heads then only "
-              "extrapolate to corrupted views, and a corruption that makes a view look typical (masking) reads as "
-              "certain. For uncertainty that follows a corruption, train with it (--protocol augment); see the docs' "
-              "protocols page.")
+              "extrapolate to corrupted views. The paper's head (--variance-head raw, the default) runs the wrong way "
+              "under additive noise; --variance-head deviation follows additive and salt-and-pepper noise but reads a "
+              "masked view as certain. For uncertainty that follows a corruption, train with it (--protocol augment); "
+              "see the docs' protocols page.")
+
+
+def _config(args):
+    """EAU's configuration: the defaults with the head the command line asked for."""
+    from dataclasses import replace
+
+    from .demo import EAU_DEFAULTS
+
+    return replace(EAU_DEFAULTS, variance_head=args.variance_head)
 
 
 def _demo(args):
@@ -206,6 +217,7 @@ def _demo(args):
     try:
         for seed in args.seeds:
             res = run_demo(data=args.data, seed=seed, out=None, protocol=args.protocol, corruption=args.corruption,
+                           config=_config(args),
                            settings=settings, fast=args.fast, verbose=args.verbose, log=lambda s: None, progress=step)
             path = os.path.join(out, f"results_seed{seed}.json")
             _write_json(path, res)
@@ -261,6 +273,7 @@ def _ablations(args):
     bar, step = _progress(len(ABLATIONS) * len(args.seeds), f"ablations {args.data}")
     try:
         res = run_ablations(data=args.data, seeds=tuple(args.seeds), settings=settings, protocol=args.protocol,
+                            config=_config(args),
                             corruption=args.corruption, fast=args.fast, log=lambda s: None, progress=step)
     except KeyboardInterrupt:
         bar.close()
@@ -332,6 +345,7 @@ def build_parser():
     g.add_argument("-v", "--verbose", action="store_true", help="one row per input and case")
     g.set_defaults(func=_gradcheck)
 
+    from ..gaussian import VARIANCE_INPUTS
     from .corruptions import CORRUPTIONS
     from .data import BENCHMARKS
     from .demo import PROTOCOLS
@@ -345,6 +359,10 @@ def build_parser():
         q.add_argument("--corruption", choices=tuple(CORRUPTIONS), default="gaussian",
                        help="test-time corruption of the swept views: " + "; ".join(
                            f"{k}: {c.description}" for k, c in CORRUPTIONS.items()))
+        q.add_argument("--variance-head", dest="variance_head", choices=VARIANCE_INPUTS, default="raw",
+                       help="what EAU's variance heads read (SPEC §2): raw: the features h, as the paper; "
+                            "standardised: h standardised per feature; deviation: the squared standardised "
+                            "deviation, for training without noise (--protocol clean)")
         q.add_argument("--seeds", type=_integer(0), nargs="+", default=seeds, metavar="S",
                        help="seeds to run (distinct integers >= 0); several are aggregated (mean and standard "
                             "deviation)")

@@ -339,7 +339,7 @@ ABLATIONS = {
     "no VIB": {"vib": False},
     "mean weights": {"fusion": "mean"},
     "standardised head": {"variance_head": "standardised"},
-    "raw head (paper)": {"variance_head": "raw"},
+    "deviation head": {"variance_head": "deviation"},
 }
 
 
