@@ -15,7 +15,8 @@ from mini_eau.lab.train import TrainConfig, Trained, fit
 def trained():
     prob = ToyProblem(seed=0)
     data = prob.sample(300, np.random.default_rng(0))
-    return fit(EAU([16, 16], 4, EAUConfig(hidden=(8,))), data, TrainConfig(epochs=1, batch_size=100), seed=0), data
+    return fit(EAU([16, 16], 4, EAUConfig(hidden=(8,), variance_head="deviation")), data,
+               TrainConfig(epochs=1, batch_size=100), seed=0), data
 
 
 def test_round_trip_is_exact(tmp_path, trained):
@@ -86,8 +87,10 @@ def test_other_configuration_and_missing_array(tmp_path, trained):
     path = tmp_path / "c.npz"
     tr.save(path)
     with pytest.raises(ValueError, match=r"another configuration; differs in \['config.hidden'\]"):
-        Trained.load(path, expect=EAU([16, 16], 4, EAUConfig(hidden=(9,))))
-    Trained.load(path, expect=EAU([16, 16], 4, EAUConfig(hidden=(8,))))  # same configuration: fine
+        Trained.load(path, expect=EAU([16, 16], 4, EAUConfig(hidden=(9,), variance_head="deviation")))
+    with pytest.raises(ValueError, match=r"differs in \['config.variance_head'\]"):
+        Trained.load(path, expect=EAU([16, 16], 4, EAUConfig(hidden=(8,))))   # the raw head: another model
+    Trained.load(path, expect=EAU([16, 16], 4, EAUConfig(hidden=(8,), variance_head="deviation")))  # the same: fine
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files if k != "param/vib.W_out"}
     np.savez(tmp_path / "m.npz", **arrays)

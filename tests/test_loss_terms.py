@@ -92,7 +92,8 @@ def reference(model, params, xs, y, draws):
 
 # distinct values everywhere, so a weight used in another's place shows
 BASE = dict(hidden=(5,), d_embed=3, d_bottleneck=2, keep_prob=1.0, temperature=0.7, tau=0.3,
-            lambda_udr=0.2, lambda_align=0.3, lambda_prior=1.7, lambda_ura=0.4, lambda_uni=0.6, beta=0.05)
+            lambda_udr=0.2, lambda_align=0.3, lambda_prior=1.7, lambda_ura=0.4, lambda_uni=0.6, beta=0.05,
+            variance_head="deviation")   # the head with running statistics; "raw" is the default
 
 
 def _setup(seed=0, n=6, **overrides):

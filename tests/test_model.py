@@ -22,7 +22,7 @@ def toy():
 
 def test_loss_terms_and_shapes(toy):
     _, train, _ = toy
-    model = EAU([16, 16], 4, EAUConfig(lambda_uni=0.5))
+    model = EAU([16, 16], 4, EAUConfig(lambda_uni=0.5, variance_head="deviation"))
     rng = np.random.default_rng(0)
     params = model.init_params(rng)
     xs = [x[:8] for x in train.xs]
@@ -212,7 +212,7 @@ def test_fit_keeps_running_statistics_of_what_the_variance_heads_standardise(toy
     from mini_eau.lab.train import STATS_MOMENTUM
 
     _, train, _ = toy
-    model = EAU([16, 16], 4, EAUConfig(hidden=(12,), keep_prob=1.0))
+    model = EAU([16, 16], 4, EAUConfig(hidden=(12,), keep_prob=1.0, variance_head="deviation"))
     tr = fit(model, train, TrainConfig(epochs=3, batch_size=64), seed=0)
     hs, _ = encode_modalities(tr.params, train.xs, model.config)
     for m, h in hs.items():  # after many steps the running mean is close to the full set's (parameters move slowly)
@@ -250,7 +250,7 @@ def test_prediction_needs_the_running_statistics_of_a_normalised_head():
     """A standardising variance head: prediction uses the statistics it is given, never the test batch's own."""
     rng = np.random.default_rng(0)
     xs = [rng.standard_normal((6, 5)), rng.standard_normal((6, 3))]
-    model = EAU([5, 3], 3, EAUConfig(hidden=(4,), keep_prob=1.0))
+    model = EAU([5, 3], 3, EAUConfig(hidden=(4,), keep_prob=1.0, variance_head="standardised"))
     params = model.init_params(rng)
     for k in params:  # a visible variance head
         if k.endswith("W_s"):

@@ -149,7 +149,8 @@ def test_eau_training_step_on_strict_arrays(fusion, ura):
 
 
 @pytest.mark.parametrize("change", [{"vib": False}, {"activation": "tanh"}, {"lambda_ura": 0.0, "lambda_uni": 0.0},
-                                    {"lambda_udr": 0.0}])
+                                    {"lambda_udr": 0.0}, {"variance_head": "standardised"},
+                                    {"variance_head": "deviation"}])
 def test_eau_variants_on_strict_arrays(change):
     cfg = replace(EAUConfig(hidden=(6,), d_embed=3, keep_prob=0.7), **change)
     _compare_step(EAU((4, 3), 3, cfg))
@@ -193,7 +194,7 @@ class _Watched(EAU):
 @pytest.mark.parametrize("batch_size", [60, 25])
 def test_fit_on_strict_arrays_copies_only_between_epochs(batch_size):
     data = ToyProblem(seed=0).sample(120, np.random.default_rng(0))
-    model = _Watched([16, 16], 4, EAUConfig(hidden=(8,), keep_prob=0.9))
+    model = _Watched([16, 16], 4, EAUConfig(hidden=(8,), keep_prob=0.9, variance_head="deviation"))  # running stats too
     epochs = 3
     start = sa.counts()
     tr = fit(model, data, TrainConfig(epochs=epochs, batch_size=batch_size), seed=0, xp=S)

@@ -44,9 +44,10 @@ class CleanTrainingWarning(UserWarning):
 
 
 CLEAN_TRAINING = ("train_noise=None: the variance heads are trained on clean data only, so their uncertainty "
-                  "extrapolates to corrupted inputs and can run the wrong way (a masked view reads as certain); "
-                  "train with the corruption you expect (train_noise='auto' adds Gaussian noise). "
-                  "See the docs' protocols page.")
+                  "extrapolates to corrupted inputs: the paper's head (variance_head='raw', the default) runs the "
+                  "wrong way under additive noise, variance_head='deviation' follows it but reads a masked view as "
+                  "certain. Train with the corruption you expect (train_noise='auto' adds Gaussian noise); see the "
+                  "docs' protocols page.")
 
 
 class InvalidParameterError(ValueError, TypeError):

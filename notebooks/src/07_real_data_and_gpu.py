@@ -473,10 +473,10 @@ plt.show()
 #   the training noise itself, is well below `augment`'s — and the drowned view keeps more weight.
 # * **`clean`: no training noise** (the paper's protocol). The heads never see a noisy input, so
 #   nothing in training ties $s$ to noise: at test time the noisy inputs lie outside the training
-#   data and the head *extrapolates*. The default head reads how unusual each standardised feature
-#   is (SPEC §2), so additive noise mostly raises $u$ — but it ranks the noise worse than `augment`
-#   (the Spearman column), and which corruptions it catches depends on what the head reads: the
-#   paper's head, on the raw features, runs the wrong way (notebook 08 takes this apart).
+#   data and the head *extrapolates*. The paper's head (the default), on the raw features, does so
+#   the wrong way: $u$ of the drowned view falls (the Spearman column) and the fusion gives the
+#   drowned view more weight as it drowns. Notebook 08 takes this apart, and shows the head that
+#   reads how unusual each standardised feature is (`variance_head="deviation"`, SPEC §2).
 # * **The temperature** sets how sharply the weights follow $u$, not whether $u$ learns: with
 #   $T = 1$ the ranking is as good (Spearman about the same), but $\alpha \propto e^{1/u}$ separates
 #   $u = 1$ from $u = 3$ only by a factor $e^{(1 - 1/3)/T} = e^{2/3}$, so the drowned view keeps a

@@ -8,15 +8,15 @@
 # on clean data only and ask what the variance head can then know.
 #
 # The one idea of this notebook: **a variance head that never saw noise can only extrapolate, and
-# which way it extrapolates is decided by what it reads.** The paper's head reads the ReLU features
-# $h$ themselves, $s = \operatorname{bound}(h W_s + b_s)$; mini_eau's default reads the squared
-# standardised deviation of each feature, $s = \operatorname{bound}\big((\hat h\odot\hat h - 1) W_s + b_s\big)$
+# which way it extrapolates is decided by what it reads.** The paper's head (mini_eau's default)
+# reads the ReLU features $h$ themselves, $s = \operatorname{bound}(h W_s + b_s)$; the option
+# `variance_head="deviation"` reads the squared standardised deviation of each feature, $s = \operatorname{bound}\big((\hat h\odot\hat h - 1) W_s + b_s\big)$
 # with $\hat h = (h - m)/\sqrt{v + \epsilon}$ (SPEC §2).
 #
 # 1. **Exercise 08.1** (derive and implement a forward): the deviation input;
 # 2. **exercise 08.2** (predict, then check): which way does each head's $u$ move when a view is
 #    masked instead of drowned in noise?
-# 3. two models trained on clean data, the paper's head and the default one: $s$ against noise,
+# 3. two models trained on clean data, the paper's head and the deviation head: $s$ against noise,
 #    why the paper's head inverts (the alignment of $W_s$ with the mean feature $\bar h$), and
 #    masking against additive noise;
 # 4. what the paper's protocol can and cannot promise.
@@ -50,7 +50,7 @@ print(f"FAST={FAST}: {STEPS} training steps on {N_TRAIN} clean samples, {N_TEST}
 # %% [markdown]
 # ## 1. The deviation input
 #
-# ### Exercise 08.1 (derive and implement a forward): what the default variance head reads
+# ### Exercise 08.1 (derive and implement a forward): what the deviation head reads
 #
 # **Goal:** write `my_deviation_input(h, h_mean, h_var)`: from features `h` of shape $(N, H)$ and the
 # running statistics `h_mean`, `h_var` (each $(H,)$) return $q = \hat h \odot \hat h - 1$, where
@@ -100,7 +100,7 @@ check_deviation_input(my_deviation_input)
 # ### Exercise 08.2 (predict, then check): the paper's head under noise and under masking
 #
 # Below we train two models on clean data: one with the paper's head (`variance_head="raw"`), one with
-# the default (`"deviation"`). Then we corrupt view A two ways: **additive Gaussian noise**, which makes
+# the deviation head (`"deviation"`). Then we corrupt view A two ways: **additive Gaussian noise**, which makes
 # its ReLU features larger, and **masking** (a growing fraction of its inputs set to 0), which pulls
 # them towards what an average input gives, so they shrink.
 #
