@@ -1,7 +1,8 @@
 """The docs' tables of both protocols under every corruption, from a study folder.
 
-    python scripts/protocol_study.py --out runs/study            # trains (about 30 demo runs)
-    python scripts/protocol_tables.py runs/study > docs/generated/protocols.md
+    python scripts/protocol_study.py --out runs/study-raw --variance-head raw               # about 30 demo runs
+    python scripts/protocol_tables.py runs/study-raw > docs/generated/protocols_raw.md
+    python scripts/protocol_tables.py --copy docs/results/study/raw runs/study-raw          # keep the summaries
 
 Reads ``<study>/<data>-<protocol>-<corruption>/results.json`` (the mean over
 seeds that ``protocol_study.py`` writes) and prints one Markdown table per
@@ -84,10 +85,28 @@ def table(runs):
     return "\n".join(lines)
 
 
+def copy_summaries(dest, study):
+    """Copy each ``<study>/*/results.json`` to ``<dest>/*/results.json`` without the reliability curves
+    (the tables do not use them; the copies are what the docs keep)."""
+    for path in sorted(Path(study).glob("*/results.json")):
+        r = json.loads(path.read_text())
+        for tree in (r.get("sweeps", []), r.get("std", {}).get("sweeps", [])):
+            for sw in tree:
+                if isinstance(sw.get("eau"), dict):
+                    sw["eau"].pop("reliability", None)
+        out = Path(dest) / path.parent.name / "results.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(r, indent=1))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python scripts/protocol_tables.py", description=__doc__.splitlines()[0])
     p.add_argument("study", help="the --out folder of scripts/protocol_study.py")
+    p.add_argument("--copy", metavar="STUDY", help="instead: copy STUDY's summaries into the folder given first")
     args = p.parse_args(argv)
+    if args.copy:
+        copy_summaries(args.study, args.copy)
+        return 0
     root = Path(args.study)
     found = False
     for protocol in ("clean", "augment"):
@@ -102,7 +121,7 @@ def main(argv=None):
             found = True
             seeds = runs[0]["seed"]
             c = CORRUPTIONS[corruption]
-            print(f"### Protocol `{protocol}`, corruption `{corruption}`\n")
+            print(f"#### Head `{runs[0]['config']['variance_head']}`: protocol `{protocol}`, corruption `{corruption}`\n")
             print(f"Trained: {runs[0]['protocol_text']}. Tested: {c.description}; levels "
                   f"{', '.join(f'{lv:g}' for lv in c.levels)} ({c.unit_label}). "
                   + (f"Mean over seeds {', '.join(map(str, seeds))}." if isinstance(seeds, list) else f"Seed {seeds}.")

@@ -50,7 +50,12 @@ def _setting(results):
     s = results["seed"]
     seeds = f"mean ± sd over seeds {', '.join(map(str, s))}" if isinstance(s, list) else f"seed {s}"
     budget = budget_text(results)
-    return f"{results['data']}, protocol '{results['protocol']}', {seeds}" + (f"\n{budget}" if budget else "")
+    head = results.get("config", {}).get("variance_head", "raw")
+    corruption = results.get("corruption", "gaussian")
+    extra = ", ".join(([f"{corruption} corruption"] if corruption != "gaussian" else [])
+                      + ([f"variance head '{head}'"] if head != "raw" else []))
+    return (f"{results['data']}, protocol '{results['protocol']}', {seeds}" + (f"\n{extra}" if extra else "")
+            + (f"\n{budget}" if budget else ""))
 
 
 def _band(ax, x, mean, std, color):
@@ -69,8 +74,14 @@ def _panels(plt, n, width=4.6, height=3.8, sharey=True):
     return fig, axes.ravel()[:n]
 
 
-def _sweep_title(sw):
-    return f"noise on {' + '.join(sw['noisy_names'])}"
+def _level_word(results):
+    """How a level is named in a panel: "noise" for Gaussian noise, else the corruption ("mask 0.4")."""
+    return "noise" if results.get("corruption", "gaussian") == "gaussian" else results["corruption"]
+
+
+def _sweep_title(sw, results=None):
+    what = "noise" if results is None or results.get("corruption", "gaussian") == "gaussian" else results["corruption"]
+    return f"{what} on {' + '.join(sw['noisy_names'])}"
 
 
 def best_baseline(results):
@@ -123,12 +134,12 @@ def _figures(plt, results, out):
                 src = std[k]["methods"].get(name) or std[k].get(name)
                 if src is not None:
                     _band(ax, levels, r["accuracy"], src["accuracy"], style["color"])
-        ax.set_title(_sweep_title(sw))
+        ax.set_title(_sweep_title(sw, results))
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
     _legend(fig, axes, ncol=2, reverse=True)  # EAU first: drawn last, on top
-    fig.suptitle(f"Accuracy vs noise — {setting}")
+    fig.suptitle(f"Accuracy vs corruption — {setting}")
     paths += _save(fig, out, "accuracy_vs_noise")
 
     sweeps = [sw for sw in results["sweeps"] if "eau" in sw]
@@ -147,7 +158,7 @@ def _figures(plt, results, out):
                 _band(ax, levels, w, std[k]["eau"]["weights"][m], f"C{m}")
         ax.axhline(1.0 / M, color="grey", ls=":", lw=1.2, label=f"uniform, 1/M = {1 / M:.2f}")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(_sweep_title(sw))
+        ax.set_title(_sweep_title(sw, results))
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("EAU's mean fusion weight")
@@ -164,12 +175,12 @@ def _figures(plt, results, out):
                     label=f"{results['views'][int(m)]}: Spearman {sp:.2f}")
             if std is not None:
                 _band(ax, levels, u, std[k]["eau"]["uncertainty"][m], f"C{int(m)}")
-        ax.set_title(_sweep_title(sw))
+        ax.set_title(_sweep_title(sw, results))
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=10)
     axes[0].set_ylabel(r"EAU's $u = \mathrm{mean}_d\,\sigma_d$")
-    fig.suptitle(f"Predicted uncertainty of the swept view vs injected noise — {setting}")
+    fig.suptitle(f"Uncertainty of the swept view vs its corruption — {setting}")
     paths += _save(fig, out, "uncertainty_vs_noise")
 
     # 4. EAU's calibration: one row per sweep, one column per noise level (not pooled: pooling
@@ -188,20 +199,20 @@ def _figures(plt, results, out):
             ax.bar(centres, 0.25 * count / max(count.sum(), 1), width=width, color="tab:orange", alpha=0.8,
                    label="share of samples (x 0.25)")
             ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1.2, label="perfectly calibrated")
-            ax.set_title(f"noise {lv:g}: ECE {ece:.2f}", fontsize=11)
+            ax.set_title(f"{_level_word(results)} {lv:g}: ECE {ece:.2f}", fontsize=11)
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1.02)
             ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
             ax.set_yticks([0, 0.5, 1])
             if c == 0:
-                ax.set_ylabel(f"{_sweep_title(sw)}\naccuracy")
+                ax.set_ylabel(f"{_sweep_title(sw, results)}\naccuracy")
     for ax in axes[-1]:
         ax.set_xlabel("confidence")
         labels = ax.get_xticklabels()  # the end labels pulled inwards: one panel's "1" never touches the next "0"
         labels[0].set_horizontalalignment("left")
         labels[-1].set_horizontalalignment("right")
     _legend(fig, axes[0], ncol=3)
-    fig.suptitle(f"EAU's reliability at each noise level — {setting}")
+    fig.suptitle(f"EAU's reliability at each corruption level — {setting}")
     paths += _save(fig, out, "reliability")
     return paths
 
