@@ -53,6 +53,7 @@ __all__ = [
     "rel_error",
     "numerical_gradient",
     "check_backward",
+    "positional_loss",
     "InputCheck",
     "GradCheckReport",
     "Case",
@@ -329,6 +330,19 @@ class Case:
     fd_entries: int | None = None
     fd_tol: float = FD_TOL
     names: list | None = None
+
+
+def positional_loss(model, names, xs, y, draws):
+    """``(forward, backward)`` taking the parameters as positional arrays, for :func:`check_backward`."""
+
+    def forward(*values):
+        return model.loss_forward(dict(zip(names, values)), xs, y, draws)
+
+    def backward(dout, cache):
+        g = model.loss_backward(dout, cache)
+        return tuple(g[k] for k in names)
+
+    return forward, backward
 
 
 _REGISTRY: dict = {}

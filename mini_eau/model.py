@@ -41,27 +41,13 @@ from .fusion import VARIANTS as FUSION_VARIANTS, fuse_backward, fuse_forward, mo
 from .encoders import ACTIVATIONS, draw_masks, encode_modalities, encode_modalities_backward, init_encoder
 from .gaussian import (VARIANCE_INPUTS, gaussian_head_backward, gaussian_head_forward, head_statistics, sample_backward,
                        sample_forward)
-from .gradcheck import Case, register
+from .gradcheck import Case, positional_loss, register
 from .kl import udr_loss_backward, udr_loss_forward
 from .layers import linear_backward, linear_forward, softmax, softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from .validation import KEEP_PROB, Choice, Integer, Real, accepts, check_array, check_labels, check_same_batch, unbox
+from .validation import KEEP_PROB, Choice, Integer, Real, accepts, check_array, check_inputs, check_labels, unbox
 from .vib import vib_loss_backward, vib_loss_forward, vib_predict
 
-__all__ = ["EAUConfig", "EAU", "check_inputs", "positional_loss"]
-
-
-def check_inputs(xs, y=None, input_dims=None, n_classes=None):
-    """Validate a multimodal batch: a list of (N, D_m) float arrays (+ labels)."""
-    if not isinstance(xs, (list, tuple)) or len(xs) < 2:
-        raise ValueError("xs: expected a list of M >= 2 arrays, one (N, D_m) array per modality")
-    if input_dims is not None and len(xs) != len(input_dims):
-        raise ValueError(f"xs: expected {len(input_dims)} modalities, got {len(xs)}")
-    for m, x in enumerate(xs):
-        d = None if input_dims is None else input_dims[m]
-        check_array(f"xs[{m}]", x, shape=(None, d), dtype_kind="f")
-    check_same_batch(**{f"xs[{m}]": x for m, x in enumerate(xs)})
-    if y is not None:
-        check_labels("y", y, n_samples=xs[0].shape[0], n_classes=n_classes)
+__all__ = ["EAUConfig", "EAU"]
 
 
 # specs of the model's methods: the batch is checked against the model it meets
@@ -283,12 +269,9 @@ class EAU:
     def init_stats(self, xp=np, dtype=np.float64):
         """Running statistics of what each variance head standardises (SPEC §2): mean 0, variance 1 to start.
 
-        ``{"head{m}.h_mean": (H,), "head{m}.h_var": (H,)}`` per modality for
-        a standardising ``variance_head``, ``{}`` for ``"raw"``.  Not parameters: no
-        gradient reaches them; the training loop averages each step's batch
-        statistics into them (:func:`mini_eau.lab.train.fit`) and prediction
-        takes them as an argument, as it takes dropout masks.
-        """
+        ``{"head{m}.h_mean", "head{m}.h_var"}`` (H,) per modality, ``{}`` for the raw head.  Not parameters:
+        :func:`mini_eau.lab.train.fit` averages each step's batch statistics into them, and prediction
+        takes them as an argument, as it takes dropout masks."""
         if self.config.variance_head == "raw":
             return {}
         H = self.config.hidden[-1]
@@ -492,19 +475,6 @@ def _vib_backward(dout, cache, grads):
 
 
 # ----------------------------------------------------------- gradient check
-def positional_loss(model, names, xs, y, draws):
-    """``(forward, backward)`` taking the parameters as positional arrays, for :func:`check_backward`."""
-
-    def forward(*values):
-        return model.loss_forward(dict(zip(names, values)), xs, y, draws)
-
-    def backward(dout, cache):
-        g = model.loss_backward(dout, cache)
-        return tuple(g[k] for k in names)
-
-    return forward, backward
-
-
 @register("eau_model")
 def _eau_cases(rng):
     cases = []
@@ -519,13 +489,9 @@ def _eau_cases(rng):
         model = EAU(dims, k, cfg)
         params = model.init_params(rng)
         # move the log-variance heads off their small init so every path is exercised
-        for name in params:
-            if name.endswith("W_s"):
-                params[name] = rng.standard_normal(params[name].shape) * 0.5
-        xs = [rng.standard_normal((n, d)) for d in dims]
-        y = rng.integers(0, k, n)
-        draws = model.draw(n, rng)
-        names = sorted(params)
+        params.update({k_: rng.standard_normal(v.shape) * 0.5 for k_, v in params.items() if k_.endswith("W_s")})
+        xs, y = [rng.standard_normal((n, d)) for d in dims], rng.integers(0, k, n)
+        draws, names = model.draw(n, rng), sorted(params)
         fwd, bwd = positional_loss(model, names, xs, y, draws)
         fwd.__name__ = "eau_loss_forward"
         cases.append(Case(fwd, bwd, [params[k_] for k_ in names], label=f"M={len(dims)},N={n},{cfg.fusion}",

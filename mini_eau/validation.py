@@ -40,7 +40,7 @@ import numpy
 __all__ = [
     "accepts", "checks_dout", "call_user", "Array", "SameShape", "Real", "Choice", "Labels", "Integer", "Instance", "Optional", "KEEP_PROB",
     "unbox", "check_array", "check_same_batch", "check_labels", "check_choice", "check_positive", "check_stack",
-    "check_keep_prob",
+    "check_keep_prob", "check_inputs",
 ]
 
 _inside = threading.local()  # .depth > 0 while a checked function runs: inner calls are trusted
@@ -109,6 +109,20 @@ def check_labels(name, y, n_samples=None, n_classes=None):
         if lo < 0 or hi >= n_classes:
             raise ValueError(f"{name}: labels must lie in [0, {n_classes - 1}], got values in [{lo}, {hi}]")
     return y
+
+
+def check_inputs(xs, y=None, input_dims=None, n_classes=None):
+    """Validate a multimodal batch: a list of (N, D_m) float arrays (+ labels)."""
+    if not isinstance(xs, (list, tuple)) or len(xs) < 2:
+        raise ValueError("xs: expected a list of M >= 2 arrays, one (N, D_m) array per modality")
+    if input_dims is not None and len(xs) != len(input_dims):
+        raise ValueError(f"xs: expected {len(input_dims)} modalities, got {len(xs)}")
+    for m, x in enumerate(xs):
+        d = None if input_dims is None else input_dims[m]
+        check_array(f"xs[{m}]", x, shape=(None, d), dtype_kind="f")
+    check_same_batch(**{f"xs[{m}]": x for m, x in enumerate(xs)})
+    if y is not None:
+        check_labels("y", y, n_samples=xs[0].shape[0], n_classes=n_classes)
 
 
 def check_choice(name, value, choices):

@@ -112,7 +112,7 @@ def test_config_and_input_errors(toy):
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=1)
     model = EAU([16, 16], 4)
-    from mini_eau.model import check_inputs
+    from mini_eau.validation import check_inputs
 
     with pytest.raises(ValueError, match="batch sizes differ"):
         check_inputs([train.xs[0], train.xs[1][:-1]])

@@ -9,7 +9,8 @@ import pytest
 from mini_eau import contrastive, fusion, kl, layers, vib
 from mini_eau.lab.data import ToyProblem
 from mini_eau.gradcheck import check_backward
-from mini_eau.model import EAU, EAUConfig, check_inputs
+from mini_eau.model import EAU, EAUConfig
+from mini_eau.validation import check_inputs
 from mini_eau.lab.train import TrainConfig, fit
 
 RNG = np.random.default_rng

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backend import default_xp, noise_generator, to_numpy
-from ..model import EAUConfig, check_inputs
+from ..model import EAUConfig
+from ..validation import check_inputs
 from ..optim import Adam
 from ..validation import Integer, check_positive
 from . import checkpoint

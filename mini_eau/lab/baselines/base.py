@@ -16,7 +16,9 @@ from ...backend import get_array_module
 from ...encoders import draw_masks, encode_modalities, encode_modalities_backward, init_encoder
 from ...gradcheck import Case
 from ...layers import linear_backward, linear_forward
-from ...model import EAUConfig, check_inputs, positional_loss
+from ...gradcheck import positional_loss
+from ...model import EAUConfig
+from ...validation import check_inputs
 from ...validation import accepts, check_labels
 
 __all__ = ["Encoders", "PerModalityLogits", "BATCH", "PREDICT", "model_cases"]
