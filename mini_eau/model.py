@@ -330,10 +330,9 @@ class EAU:
         c = self.config
         mus, ss, enc_caches = self._encode(params, xs, draws.get("masks"))
         terms, caches = {}, {"enc": enc_caches, "batch_stats": {}}
-        if c.variance_head != "raw":
-            for m, c_head in enumerate(enc_caches[1]):
-                mean, var = head_statistics(c_head)
-                caches["batch_stats"].update({f"head{m}.h_mean": mean, f"head{m}.h_var": var})
+        for m, c_head in enumerate(enc_caches[1]):  # a standardising head's batch statistics (none for the raw head)
+            if (stats := head_statistics(c_head)) is not None:
+                caches["batch_stats"].update({f"head{m}.h_mean": stats[0], f"head{m}.h_var": stats[1]})
         total = 0.0
         # SUFA: anchor and augmented samples, contrastive L_URA (SPEC §3, §5)
         if c.lambda_ura > 0 or c.lambda_uni > 0:
