@@ -148,7 +148,8 @@ for head, tr in models.items():
     w = [tr.fusion_weights(d.xs)[0].mean() for d in sweeps["gaussian"]]
     axes[0].plot(levels, u, marker="o", lw=2, label=f"{head} head")
     axes[1].plot(levels, w, marker="o", lw=2, label=f"{head} head")
-axes[0].set(xlabel="Gaussian noise on A (noise units)", ylabel=r"mean $u^A$", title="uncertainty of view A")
+axes[0].set(xlabel="Gaussian noise on A (noise units)", ylabel=r"mean $u^A$ (log scale)", title="uncertainty of view A",
+            yscale="log")                   # the raw head's fall is small next to the deviation head's rise
 axes[1].set(xlabel="Gaussian noise on A (noise units)", ylabel=r"mean $\alpha^A$", title="fusion weight on view A")
 for ax in axes:
     ax.grid(alpha=0.3)
@@ -218,7 +219,7 @@ for ax, c in zip(axes, sweeps):
     for head, tr in models.items():
         ax.plot(CORRUPTIONS[c].levels, [tr.uncertainty(d.xs)[0].mean() for d in sweeps[c]], marker="o", lw=2,
                 label=f"{head} head")
-    ax.set(xlabel=CORRUPTIONS[c].axis_label, ylabel=r"mean $u^A$", title=f"view A under {c}")
+    ax.set(xlabel=CORRUPTIONS[c].axis_label, ylabel=r"mean $u^A$ (log scale)", title=f"view A under {c}", yscale="log")
     ax.grid(alpha=0.3)
     ax.legend()
 plt.tight_layout()
