@@ -346,6 +346,8 @@ def positional_loss(model, names, xs, y, draws):
 
 
 _REGISTRY: dict = {}
+_COMPONENT_PACKAGES = ("mini_eau", "mini_eau.lab.baselines")
+"""Where the registered components live (:func:`registered` imports every module of each)."""
 
 
 def register(name):
@@ -363,20 +365,21 @@ def register(name):
 def registered():
     """Name -> case factory for every registered component.
 
-    Walks the whole package (``pkgutil.walk_packages``: the core and
-    :mod:`mini_eau.lab`) and imports every module, so a component registers
-    itself just by living in ``mini_eau/`` with an ``@register`` block, and
-    the list does not depend on what the caller happened to import before.
-    ``__main__`` modules are skipped: importing one runs the command line.
+    Imports every module of the packages that hold hand-derived pairs
+    (:data:`_COMPONENT_PACKAGES`: the core and the kit's baselines), so a
+    component registers itself just by living there with an ``@register``
+    block, and the list does not depend on what the caller happened to
+    import before.  The rest of the kit (data, plots, the estimator) holds
+    no gradient and is not imported: the check needs only the core's
+    dependencies.  ``__main__`` is skipped: importing it runs the command line.
     """
     import importlib
     import pkgutil
 
-    import mini_eau
-
-    for mod in pkgutil.walk_packages(mini_eau.__path__, prefix="mini_eau."):
-        if mod.name.rsplit(".", 1)[-1] != "__main__":
-            importlib.import_module(mod.name)
+    for package in _COMPONENT_PACKAGES:
+        for mod in pkgutil.iter_modules(importlib.import_module(package).__path__, prefix=f"{package}."):
+            if not mod.ispkg and mod.name.rsplit(".", 1)[-1] != "__main__":
+                importlib.import_module(mod.name)
     return dict(_REGISTRY)
 
 

@@ -143,3 +143,16 @@ def test_registered_components_are_pinned_and_found_without_prior_imports():
                           "print('\\n'.join(sorted(registered())))"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == REGISTERED
+
+
+def test_the_command_line_gradcheck_needs_only_the_cores_dependencies():
+    """Without scikit-learn or matplotlib (the kit's), ``import mini_eau`` and the gradcheck command still work."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules.update(dict.fromkeys(['sklearn', 'matplotlib'])); "  # None: an import raises
+            "import mini_eau, mini_eau.lab; from mini_eau.lab.cli import main; "
+            "sys.exit(main(['gradcheck', '--only', 'linear', 'baseline[concat]']))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "2 components checked, 2 passed" in res.stdout

@@ -18,5 +18,16 @@
 - :mod:`~mini_eau.lab.plots`              the demo's figures
 - :mod:`~mini_eau.lab.cli`                ``python -m mini_eau gradcheck | demo | ablations``
 """
-from .train import TrainConfig, Trained, fit  # noqa: F401
-from .estimator import EAUClassifier, make_classifier  # noqa: F401
+
+# the entry points, loaded on first use (PEP 562): importing the kit, or the command line's
+# gradcheck, needs only the core's dependencies; the estimator brings scikit-learn when used
+_ENTRY_POINTS = {"fit": "train", "TrainConfig": "train", "Trained": "train", "EAUClassifier": "estimator",
+                 "make_classifier": "estimator"}
+
+
+def __getattr__(name):
+    if name in _ENTRY_POINTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_ENTRY_POINTS[name]}", __name__), name)
+    raise AttributeError(f"module 'mini_eau.lab' has no attribute {name!r}")
