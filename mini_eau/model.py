@@ -272,15 +272,15 @@ class EAU:
         ``{"head{m}.h_mean", "head{m}.h_var"}`` (H,) per modality, ``{}`` for the raw head.  Not parameters:
         :func:`mini_eau.lab.train.fit` averages each step's batch statistics into them, and prediction
         takes them as an argument, as it takes dropout masks."""
-        if self.config.variance_head == "raw":
-            return {}
-        H = self.config.hidden[-1]
-        return {name: xp.zeros(H, dtype=dtype) if name.endswith("mean") else xp.ones(H, dtype=dtype)
-                for m in range(self.M) for name in (f"head{m}.h_mean", f"head{m}.h_var")}
+        return {k: (xp.zeros if k.endswith("mean") else xp.ones)(shape, dtype=dtype)
+                for k, shape in self.stats_shapes().items()}
 
     def stats_shapes(self):
         """Name -> shape of :meth:`init_stats`' arrays."""
-        return {k: tuple(v.shape) for k, v in self.init_stats().items()}
+        if self.config.variance_head == "raw":
+            return {}
+        H = self.config.hidden[-1]
+        return {f"head{m}.{k}": (H,) for m in range(self.M) for k in ("h_mean", "h_var")}
 
     def draw(self, n, rng, xp=np, dtype=np.float64):
         """Every random number one training step needs, drawn from ``rng``.

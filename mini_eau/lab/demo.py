@@ -35,7 +35,7 @@ from .train import NoiseAugmentation, TrainConfig, fit
 
 __all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "check_settings", "describe_run",
            "budget_text", "training_setup", "evaluate",
-           "oracle", "eau_diagnostics", "run_demo", "run_corruptions", "format_tables", "ABLATIONS",
+           "oracle", "eau_diagnostics", "draw_sweep_seeds", "corrupted_sweeps", "run_demo", "run_corruptions", "format_tables", "ABLATIONS",
            "run_ablations"]
 
 PROTOCOLS = {
@@ -172,6 +172,19 @@ def eau_diagnostics(trained, sweep, noisy):
     return out
 
 
+def draw_sweep_seeds(bench, rng):
+    """One seed per sweep of ``bench`` for every corruption family, drawn from ``rng`` in
+    :data:`~mini_eau.lab.corruptions.CORRUPTIONS` order whichever families a run tests, so that a
+    family's sweeps do not depend on the others (and the Gaussian ones are drawn first)."""
+    return {f: [int(rng.integers(2 ** 63 - 1)) for _ in bench.sweeps] for f in CORRUPTIONS}
+
+
+def corrupted_sweeps(bench, family, seeds):
+    """The test set of ``bench`` under ``family`` at each of its levels, one list per sweep (``seeds``: its seeds)."""
+    return [corrupt_sweep(bench.test, k, family.name, family.levels, noisy, bench.other, bench.unit, bench.train)
+            for noisy, k in zip(bench.sweeps, seeds[family.name])]
+
+
 def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", config=None, methods=None,
              settings=None, verbose=False, figures=True, log=print, return_trained=False, progress=None,
              corruption="gaussian"):
@@ -237,7 +250,7 @@ def run_corruptions(data="toy", seed=0, protocol="augment", corruptions=tuple(CO
     bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
     train, tcfg = training_setup(bench, protocol, settings, rng)
     M, names = bench.train.n_modalities, bench.train.names
-    sweep_seeds = {f: [int(rng.integers(2 ** 63 - 1)) for _ in bench.sweeps] for f in CORRUPTIONS}
+    sweep_seeds = draw_sweep_seeds(bench, rng)
     all_methods = method_names(M)
     methods = all_methods if methods is None else tuple(methods)
     for m in methods:
@@ -264,9 +277,7 @@ def run_corruptions(data="toy", seed=0, protocol="augment", corruptions=tuple(CO
         results = {**describe_run(data, seed, protocol, settings, fast, family), "views": list(names), "unit": bench.unit,
                    "levels": list(family.levels), "other": round(bench.other / bench.unit, 12),
                    "train_noise": bench.train_noise / bench.unit, "sweeps": []}
-        for noisy, sweep_seed in zip(bench.sweeps, sweep_seeds[family.name]):
-            sweep = corrupt_sweep(bench.test, sweep_seed, family.name, family.levels, noisy, bench.other, bench.unit,
-                                  bench.train)
+        for noisy, sweep in zip(bench.sweeps, corrupted_sweeps(bench, family, sweep_seeds)):
             res = {"noisy": list(noisy), "noisy_names": [names[m] for m in noisy],
                    "methods": {name: evaluate(tr, sweep) for name, tr in trained.items()}}
             clean = [m for m in range(M) if m not in noisy]
@@ -369,9 +380,7 @@ def run_ablations(data="toy", seeds=(0, 1, 2), fast=False, protocol="augment", c
         rng = np.random.default_rng(seed)
         bench = load_benchmark(data, seed, n_train=settings.n_train, n_test=settings.n_test)
         train, tcfg = training_setup(bench, protocol, settings, rng)
-        sweep_seeds = {f: [int(rng.integers(2 ** 63 - 1)) for _ in bench.sweeps] for f in CORRUPTIONS}  # as run_corruptions
-        sweeps = [corrupt_sweep(bench.test, k, family.name, family.levels, s, bench.other, bench.unit, bench.train)
-                  for s, k in zip(bench.sweeps, sweep_seeds[family.name])]
+        sweeps = corrupted_sweeps(bench, family, draw_sweep_seeds(bench, rng))  # as run_corruptions draws them
         if table is None:
             table = [{"noisy_names": [bench.train.names[m] for m in s], "accuracy": {v: [] for v in variants},
                       "spearman": {v: [] for v in variants}} for s in bench.sweeps]
