@@ -23,15 +23,8 @@ from dataclasses import replace
 from mini_eau.gaussian import VARIANCE_INPUTS
 from mini_eau.lab.corruptions import CORRUPTIONS
 from mini_eau.lab.data import BENCHMARKS
-from mini_eau.lab.demo import EAU_DEFAULTS, run_corruptions
+from mini_eau.lab.demo import EAU_DEFAULTS, run_corruptions, write_json
 from mini_eau.lab.seeds import aggregate
-
-
-def _write(path, obj):
-    tmp = f"{path}.partial"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def main(argv=None):
@@ -56,7 +49,7 @@ def main(argv=None):
                     continue
                 results, _ = run_corruptions(data, seed, protocol, tuple(CORRUPTIONS), config=config, log=lambda s: None)
                 for r in results:
-                    _write(paths[r["corruption"]], r)
+                    write_json(paths[r["corruption"]], r)
                 print(f"{data} {protocol} seed {seed}: {results[0]['runtime_s']:.0f} s", flush=True)
             for c, folder in folders.items():
                 per_seed = [json.load(open(os.path.join(folder, f"results_seed{s}.json"))) for s in args.seeds]
@@ -66,7 +59,7 @@ def main(argv=None):
                                       f"--seeds {' '.join(map(str, args.seeds))}"
                                       + ("" if args.variance_head == EAU_DEFAULTS.variance_head
                                          else f" --variance-head {args.variance_head}"))
-                _write(os.path.join(folder, "results.json"), summary)
+                write_json(os.path.join(folder, "results.json"), summary)
     return 0
 
 

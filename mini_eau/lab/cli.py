@@ -127,14 +127,10 @@ def _report_folder(command, out, created, why):
 
 
 def _write_json(path, obj):
-    """Write ``obj`` to ``path`` atomically (temporary file, then rename): an interrupt never leaves half a file."""
-    import json
-    import os
+    """:func:`mini_eau.lab.demo.write_json`: atomically, so an interrupt never leaves half a file."""
+    from .demo import write_json
 
-    tmp = f"{path}.partial"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    write_json(path, obj)
 
 
 def _settings(args):

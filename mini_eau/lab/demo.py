@@ -35,7 +35,7 @@ from .train import NoiseAugmentation, TrainConfig, fit
 
 __all__ = ["PROTOCOLS", "DemoSettings", "SETTINGS", "FAST_SETTINGS", "EAU_DEFAULTS", "check_settings", "describe_run",
            "budget_text", "training_setup", "evaluate",
-           "oracle", "eau_diagnostics", "draw_sweep_seeds", "corrupted_sweeps", "run_demo", "run_corruptions", "format_tables", "ABLATIONS",
+           "oracle", "eau_diagnostics", "write_json", "draw_sweep_seeds", "corrupted_sweeps", "run_demo", "run_corruptions", "format_tables", "ABLATIONS",
            "run_ablations"]
 
 PROTOCOLS = {
@@ -172,6 +172,14 @@ def eau_diagnostics(trained, sweep, noisy):
     return out
 
 
+def write_json(path, obj):
+    """Write ``obj`` to ``path`` atomically (a ``.partial`` file, then renamed): an interrupt never leaves half a file."""
+    tmp = f"{path}.partial"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
 def draw_sweep_seeds(bench, rng):
     """One seed per sweep of ``bench`` for every corruption family, drawn from ``rng`` in
     :data:`~mini_eau.lab.corruptions.CORRUPTIONS` order whichever families a run tests, so that a
@@ -220,10 +228,7 @@ def run_demo(data="toy", seed=0, out=None, fast=False, protocol="augment", confi
                                           progress=progress)
     if out:
         os.makedirs(out, exist_ok=True)
-        path = os.path.join(out, "results.json")
-        with open(f"{path}.partial", "w") as f:  # then renamed: an interrupt never leaves half a file
-            json.dump(results, f, indent=1)
-        os.replace(f"{path}.partial", path)
+        write_json(os.path.join(out, "results.json"), results)
         if figures:
             from .plots import demo_figures
 

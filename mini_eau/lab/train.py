@@ -35,9 +35,8 @@ import numpy as np
 
 from ..backend import default_xp, noise_generator, to_numpy
 from ..model import EAUConfig
-from ..validation import check_inputs
 from ..optim import Adam
-from ..validation import Integer, check_positive
+from ..validation import Integer, check_inputs, check_positive
 from . import checkpoint
 from .baselines import make_method
 from .data import MultimodalData
@@ -155,20 +154,20 @@ class Trained:
 
     def predict_proba(self, xs, masks=None):
         """Class probabilities (N, K) as a NumPy array, computed on the training backend (``masks``: one MC-dropout pass)."""
-        return to_numpy(self.model.predict_proba(self.params, self._on_backend(xs), masks=masks, stats=self.stats or None))
+        return to_numpy(self.model.predict_proba(self.params, self._on_backend(xs), masks=masks, stats=self.stats))
 
     def embed(self, xs):
         """EAU's means and log-variances ``(mus, ss)``, stacks (M, N, D), as NumPy arrays."""
-        mus, ss = self.model.embed(self.params, self._on_backend(xs), stats=self.stats or None)
+        mus, ss = self.model.embed(self.params, self._on_backend(xs), stats=self.stats)
         return to_numpy(mus), to_numpy(ss)
 
     def uncertainty(self, xs):
         """EAU's per-sample, per-modality uncertainty u (M, N) as a NumPy array (see :meth:`mini_eau.model.EAU.uncertainty`)."""
-        return to_numpy(self.model.uncertainty(self.params, self._on_backend(xs), stats=self.stats or None))
+        return to_numpy(self.model.uncertainty(self.params, self._on_backend(xs), stats=self.stats))
 
     def fusion_weights(self, xs):
         """EAU's fusion weights (M, N) as a NumPy array (see :meth:`mini_eau.model.EAU.fusion_weights`)."""
-        return to_numpy(self.model.fusion_weights(self.params, self._on_backend(xs), stats=self.stats or None))
+        return to_numpy(self.model.fusion_weights(self.params, self._on_backend(xs), stats=self.stats))
 
     def predict(self, xs):
         """Predicted class indices (N,) as a NumPy array: the argmax of :meth:`predict_proba`.
@@ -338,7 +337,7 @@ def fit(model, data, config=None, rng=None, seed=0, verbose=False, log=print, pa
             step_terms.append((step, loss, dict(cache["terms"])))
         # one host copy per epoch: every step's loss terms at once
         rec = _epoch_record(epoch, step_terms, xp)
-        proba = model.predict_proba(params, xs, stats=stats or None)
+        proba = model.predict_proba(params, xs, stats=stats)
         rec["accuracy"] = float(to_numpy(xp.mean(proba.argmax(axis=1) == y)))
         history.append(rec)
         if verbose:
